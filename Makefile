@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Both create .venv and install the pinned dependencies (requirements.lock) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ONLINE_RETAIL ?= ../shared/datasets/online_retail/online_retail.parquet
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: setup run test lint run-online-retail bench-generate docs clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+## make run: demo data if data/raw is empty, dbt build on DuckDB, a short summary
+run: setup
+	$(BIN)/segmentation run
+
+## make test: the whole suite (pytest drives the generator and dbt; sqlfluff and ruff run inside it)
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src tests/python bench
+	$(BIN)/sqlfluff lint models
+
+## build on the real UCI Online Retail data (transactions only)
+run-online-retail: setup
+	$(BIN)/segmentation import online-retail $(ONLINE_RETAIL) --out data/online_retail/raw
+	SEGMENTATION_RAW_DIR=data/online_retail/raw SEGMENTATION_DB_PATH=data/online_retail.duckdb \
+		$(BIN)/segmentation run --as-of "2011-12-10 00:00:00"
+
+bench-generate: setup
+	$(BIN)/python bench/bench_generate.py --customers $(or $(CUSTOMERS),100000)
+
+docs: setup
+	$(BIN)/dbt docs generate
+
+clean:
+	rm -rf target logs data/customer_segmentation.duckdb

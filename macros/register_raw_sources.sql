@@ -1,0 +1,68 @@
+{#- Make every table of the `raw` source readable before models run (on-run-start).
+
+    DuckDB: the raw tables are Parquet under SEGMENTATION_RAW_DIR (default data/raw),
+    each either one file <dir>/<table>.parquet or a folder <dir>/<table>/ of Parquet
+    files at any depth. A view per table in the source's schema points at whichever
+    exists. A missing optional table becomes an empty view typed from the source
+    yml; a missing required table stops the run with a message that says where it
+    looked. Other engines: the sources are real tables already, nothing to do. -#}
+{% macro register_raw_sources() %}
+    {%- if execute and target.type == 'duckdb' -%}
+        {{ return(duckdb__register_raw_sources()) }}
+    {%- endif -%}
+    {{ return('') }}
+{% endmacro %}
+
+{% macro raw_dir() -%}
+    {{ return(env_var('SEGMENTATION_RAW_DIR', 'data/raw').rstrip('/')) }}
+{%- endmacro %}
+
+{% macro duckdb__register_raw_sources() %}
+    {%- set raw_directory = raw_dir() -%}
+    {%- set statements = [] -%}
+    {%- set raw_sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list -%}
+    {%- for node in raw_sources -%}
+        {%- set file_pattern = raw_directory ~ '/' ~ node.name ~ '.parquet' -%}
+        {%- set folder_pattern = raw_directory ~ '/' ~ node.name ~ '/**/*.parquet' -%}
+        {%- set found = run_query(
+            "select (select count(*) from glob('" ~ file_pattern | replace("'", "''") ~ "')) as n_file, "
+            ~ "(select count(*) from glob('" ~ folder_pattern | replace("'", "''") ~ "')) as n_folder"
+        ) -%}
+        {%- set n_file = found.columns[0].values()[0] -%}
+        {%- set n_folder = found.columns[1].values()[0] -%}
+        {%- set relation = node.schema ~ '.' ~ node.identifier -%}
+        {%- set meta = node.config.get('meta', {}) or node.meta -%}
+        {%- if n_file > 0 and n_folder > 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table '" ~ node.name ~ "' is both a file (" ~ file_pattern ~ ") and a folder ("
+                ~ raw_directory ~ "/" ~ node.name ~ "/): keep one of them.") }}
+        {%- elif n_file > 0 or n_folder > 0 -%}
+            {%- set pattern = file_pattern if n_file > 0 else folder_pattern -%}
+            {%- do statements.append(
+                "create or replace view " ~ relation ~ " as select * from read_parquet('"
+                ~ pattern | replace("'", "''") ~ "', union_by_name = true, hive_partitioning = false)"
+            ) -%}
+        {%- elif meta.get('required', false) -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table '" ~ node.name ~ "' is required but not found: expected " ~ file_pattern
+                ~ " or a folder " ~ raw_directory ~ "/" ~ node.name ~ "/ of Parquet files. "
+                ~ "Set SEGMENTATION_RAW_DIR to your raw directory, or run `segmentation generate` for demo data.") }}
+        {%- else -%}
+            {%- set typed_nulls = [] -%}
+            {%- for column in node.columns.values() -%}
+                {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
+            {%- endfor -%}
+            {%- do statements.append(
+                "create or replace view " ~ relation ~ " as select " ~ typed_nulls | join(', ') ~ " where false"
+            ) -%}
+            {{ log("raw." ~ node.name ~ ": no data under " ~ raw_directory ~ ", using an empty table", info=true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if raw_sources | length > 0 -%}
+        {%- do run_query("create schema if not exists " ~ raw_sources[0].schema) -%}
+    {%- endif -%}
+    {%- for statement in statements -%}
+        {%- do run_query(statement) -%}
+    {%- endfor -%}
+    {{ return('') }}
+{% endmacro %}

@@ -1,0 +1,72 @@
+-- one row per order: the order with its lines summed into gross, discount, returns and net revenue
+with
+
+orders as (
+
+    select * from {{ ref('stg_raw__orders') }}
+
+),
+
+order_items as (
+
+    select * from {{ ref('stg_raw__order_items') }}
+
+),
+
+order_totals as (
+
+    select
+        order_id,
+        count(*) as line_count,
+        sum(case when not is_return_line then quantity else 0 end) as item_quantity,
+        sum(case when is_return_line then -quantity else 0 end) as returned_quantity,
+        sum(case when not is_return_line then quantity * unit_price else 0 end) as gross_revenue,
+        sum(case when not is_return_line then discount else 0 end) as discount_amount,
+        sum(
+            case when is_return_line then -quantity * unit_price - discount else 0 end
+        ) as returned_amount
+    from order_items
+    group by order_id
+
+),
+
+priced as (
+
+    select
+        -- ids
+        orders.order_id,
+        orders.customer_id,
+
+        -- strings
+        orders.status,
+        orders.currency,
+
+        -- numerics
+        coalesce(order_totals.line_count, 0) as line_count,
+        coalesce(order_totals.item_quantity, 0) as item_quantity,
+        coalesce(order_totals.returned_quantity, 0) as returned_quantity,
+        coalesce(order_totals.gross_revenue, 0) as gross_revenue,
+        coalesce(order_totals.discount_amount, 0) as discount_amount,
+        coalesce(order_totals.returned_amount, 0) as returned_amount,
+        -- sold lines count only for completed orders; refund lines always reduce revenue
+        case
+            when orders.status = 'completed'
+                then coalesce(order_totals.gross_revenue, 0) - coalesce(order_totals.discount_amount, 0)
+            else 0
+        end - coalesce(order_totals.returned_amount, 0) as net_revenue,
+
+        -- booleans
+        orders.status = 'completed' as is_completed,
+        coalesce(order_totals.returned_quantity, 0) > 0 as has_return_lines,
+        order_totals.order_id is null as has_no_lines,
+
+        -- timestamps
+        orders.ordered_at,
+        orders.updated_at
+    from orders
+    left join order_totals
+        on orders.order_id = order_totals.order_id
+
+)
+
+select * from priced

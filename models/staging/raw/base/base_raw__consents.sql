@@ -1,0 +1,58 @@
+-- every raw consent change, typed, with its contract check and duplicate rank
+with
+
+source as (
+
+    select * from {{ source('raw', 'consents') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(customer_id as varchar) as customer_id,
+
+        -- strings
+        lower(trim(cast(channel as varchar))) as channel,
+        lower(trim(cast(status as varchar))) as status,
+        cast(source as varchar) as consent_source,
+
+        -- timestamps
+        cast(changed_at as timestamp) as changed_at,
+
+        -- lineage
+        {{ row_as_json('source') }} as raw_record
+
+    from source
+
+),
+
+validated as (
+
+    select
+        *,
+        customer_id || '-' || channel || '-' || {{ timestamp_to_iso('changed_at') }} as record_key,
+        case
+            when customer_id is null or channel is null or changed_at is null then 'null_key'
+            when status is null or status not in ('opted_in', 'opted_out') then 'unknown_event_type'
+            when changed_at > {{ as_of() }} then 'future_timestamp'
+        end as reject_reason
+    from renamed
+
+),
+
+ranked as (
+
+    select
+        *,
+        -- the same change delivered twice counts once; on a conflict opted_out wins
+        row_number() over (
+            partition by customer_id, channel, changed_at, reject_reason
+            order by status desc, raw_record desc
+        ) as version_rank
+    from validated
+
+)
+
+select * from ranked

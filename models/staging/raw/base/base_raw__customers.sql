@@ -1,0 +1,64 @@
+-- every raw customer row, typed, with its contract check and version rank
+with
+
+source as (
+
+    select * from {{ source('raw', 'customers') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(customer_id as varchar) as customer_id,
+
+        -- strings
+        cast(email as varchar) as email_raw,
+        nullif(lower(trim(cast(email as varchar))), '') as email,
+        nullif(trim(cast(first_name as varchar)), '') as first_name,
+        nullif(trim(cast(last_name as varchar)), '') as last_name,
+        nullif(lower(trim(cast(gender as varchar))), '') as gender,
+        nullif(trim(cast(city as varchar)), '') as city,
+        nullif(trim(cast(country as varchar)), '') as country,
+
+        -- dates
+        cast(birth_date as date) as birth_date,
+
+        -- timestamps
+        cast(signup_at as timestamp) as signup_at,
+        cast(updated_at as timestamp) as updated_at,
+
+        -- lineage
+        {{ row_as_json('source') }} as raw_record
+
+    from source
+
+),
+
+validated as (
+
+    select
+        *,
+        customer_id as record_key,
+        case
+            when customer_id is null then 'null_key'
+            when signup_at > {{ as_of() }} then 'future_timestamp'
+        end as reject_reason
+    from renamed
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by customer_id, reject_reason
+            order by updated_at desc nulls last, signup_at desc nulls last, raw_record desc
+        ) as version_rank
+    from validated
+
+)
+
+select * from ranked

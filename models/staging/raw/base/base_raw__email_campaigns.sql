@@ -1,0 +1,54 @@
+-- every raw e-mail campaign row, typed, with its contract check and version rank
+with
+
+source as (
+
+    select * from {{ source('raw', 'email_campaigns') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(campaign_id as varchar) as campaign_id,
+
+        -- strings
+        nullif(trim(cast(campaign_name as varchar)), '') as campaign_name,
+        cast(subject as varchar) as subject,
+
+        -- timestamps
+        cast(sent_at as timestamp) as sent_at,
+
+        -- lineage
+        {{ row_as_json('source') }} as raw_record
+
+    from source
+
+),
+
+validated as (
+
+    select
+        *,
+        campaign_id as record_key,
+        case
+            when campaign_id is null then 'null_key'
+        end as reject_reason
+    from renamed
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by campaign_id, reject_reason
+            order by sent_at desc nulls last, raw_record desc
+        ) as version_rank
+    from validated
+
+)
+
+select * from ranked

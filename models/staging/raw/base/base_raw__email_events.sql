@@ -1,0 +1,60 @@
+-- every raw e-mail event delivery, typed, with its contract check and version rank
+with
+
+source as (
+
+    select * from {{ source('raw', 'email_events') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(event_id as varchar) as event_id,
+        cast(customer_id as varchar) as customer_id,
+        cast(campaign_id as varchar) as campaign_id,
+
+        -- strings
+        lower(trim(cast(event_type as varchar))) as event_type,
+
+        -- timestamps
+        cast(occurred_at as timestamp) as occurred_at,
+        cast(received_at as timestamp) as received_at,
+
+        -- lineage
+        {{ row_as_json('source') }} as raw_record
+
+    from source
+
+),
+
+validated as (
+
+    select
+        *,
+        event_id as record_key,
+        case
+            when event_id is null or customer_id is null or occurred_at is null then 'null_key'
+            when event_type is null or event_type not in (
+                'sent', 'delivered', 'open', 'click', 'bounce', 'unsubscribe', 'spam_complaint'
+            ) then 'unknown_event_type'
+            when occurred_at > {{ as_of() }} then 'future_timestamp'
+        end as reject_reason
+    from renamed
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by event_id, reject_reason
+            order by received_at desc nulls last, raw_record desc
+        ) as version_rank
+    from validated
+
+)
+
+select * from ranked

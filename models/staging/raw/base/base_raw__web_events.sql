@@ -1,0 +1,64 @@
+-- every raw web event delivery, typed, with its contract check and version rank
+with
+
+source as (
+
+    select * from {{ source('raw', 'web_events') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(event_id as varchar) as event_id,
+        cast(anonymous_id as varchar) as anonymous_id,
+        cast(customer_id as varchar) as customer_id,
+        cast(product_id as varchar) as product_id,
+
+        -- strings
+        lower(trim(cast(event_type as varchar))) as event_type,
+        cast(page_url as varchar) as page_url,
+
+        -- timestamps
+        cast(occurred_at as timestamp) as occurred_at,
+        cast(received_at as timestamp) as received_at,
+
+        -- lineage
+        {{ row_as_json('source') }} as raw_record
+
+    from source
+
+),
+
+validated as (
+
+    select
+        *,
+        event_id as record_key,
+        case
+            when event_id is null or occurred_at is null then 'null_key'
+            when anonymous_id is null and customer_id is null then 'null_key'
+            when event_type is null or event_type not in (
+                'page_view', 'product_view', 'search', 'add_to_cart',
+                'remove_from_cart', 'checkout_started', 'purchase'
+            ) then 'unknown_event_type'
+            when occurred_at > {{ as_of() }} then 'future_timestamp'
+        end as reject_reason
+    from renamed
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by event_id, reject_reason
+            order by received_at desc nulls last, raw_record desc
+        ) as version_rank
+    from validated
+
+)
+
+select * from ranked

@@ -1,0 +1,132 @@
+"""Command line: `segmentation generate | import | run | summary`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from segmentation import project as proj
+
+DEMO_CUSTOMERS = 10_000
+DEMO_DAYS = 365
+DEMO_SEED = 42
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r}") from exc
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from segmentation.generate import generate
+
+    started = time.perf_counter()
+    counts = generate(
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        end=args.end,
+        out=Path(args.out),
+        truth_out=Path(args.truth_out) if args.truth_out else None,
+        progress=not args.quiet,
+    )
+    total = sum(counts.values())
+    print(f"wrote {total:,} rows to {args.out} in {time.perf_counter() - started:.1f} s")
+    for table, n in counts.items():
+        print(f"  {table:<16} {n:>12,}")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from segmentation.importers.online_retail import import_online_retail
+
+    report = import_online_retail(Path(args.path), Path(args.out))
+    print(report.summary())
+    return 0
+
+
+def _has_raw_data(raw: Path) -> bool:
+    return (raw / "customers.parquet").exists() or (raw / "customers").is_dir()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    project = proj.project_dir()
+    raw = proj.raw_dir()
+    raw_abs = raw if raw.is_absolute() else project / raw
+    if not _has_raw_data(raw_abs):
+        from segmentation.generate import generate
+
+        print(f"No raw data in {raw}: generating the demo set "
+              f"({args.customers:,} customers, {args.days} days, seed {DEMO_SEED}).")
+        generate(customers=args.customers, days=args.days, seed=DEMO_SEED, end=None,
+                 out=raw_abs, progress=True)
+    started = time.perf_counter()
+    vars_yaml = f'{{as_of: "{args.as_of}"}}' if args.as_of else None
+    code = proj.run_dbt(["build"], project, vars_yaml)
+    wall = time.perf_counter() - started
+    if code != 0:
+        print(f"dbt build failed (exit {code}) after {wall:.1f} s; see the log above.",
+              file=sys.stderr)
+        return code
+    from segmentation.summary import build_summary
+
+    print()
+    print(build_summary(proj.db_path(project), project, wall))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from segmentation.summary import build_summary
+
+    project = proj.project_dir()
+    print(build_summary(proj.db_path(project), project))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segmentation", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="write realistic demo raw data (Parquet)")
+    gen.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
+    gen.add_argument("--days", type=int, default=DEMO_DAYS)
+    gen.add_argument("--seed", type=int, default=DEMO_SEED)
+    gen.add_argument("--end", type=_timestamp, default=None,
+                     help="last moment of the data, UTC (default: now)")
+    gen.add_argument("--out", default=str(proj.DEFAULT_RAW_DIR))
+    gen.add_argument("--truth-out", default=None,
+                     help="ground truth folder (default: <out>/../truth); no model reads it")
+    gen.add_argument("--quiet", action="store_true", help="no progress lines")
+    gen.set_defaults(func=_cmd_generate)
+
+    imp = commands.add_parser("import", help="map a public data set onto the raw contract")
+    imp_sources = imp.add_subparsers(dest="dataset", required=True)
+    retail = imp_sources.add_parser("online-retail", help="UCI Online Retail (parquet)")
+    retail.add_argument("path")
+    retail.add_argument("--out", default=str(proj.DEFAULT_RAW_DIR))
+    retail.set_defaults(func=_cmd_import)
+
+    run = commands.add_parser("run", help="demo data if none, dbt build, summary")
+    run.add_argument("--customers", type=int, default=DEMO_CUSTOMERS,
+                     help="demo size when no raw data exists")
+    run.add_argument("--days", type=int, default=DEMO_DAYS)
+    run.add_argument("--as-of", default=None, help="dbt var as_of (default: now)")
+    run.set_defaults(func=_cmd_run)
+
+    summary = commands.add_parser("summary", help="print what the last build holds")
+    summary.set_defaults(func=_cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

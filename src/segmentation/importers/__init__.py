@@ -1,0 +1,1 @@
+"""Importers that map public data sets onto the raw data contract."""

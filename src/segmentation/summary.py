@@ -1,0 +1,84 @@
+"""The short report printed after a build: what was built, how many rows, how long."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+
+def _format_table(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if n and _numeric(c) else c.ljust(w)
+                               for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def _numeric(text: str) -> bool:
+    return text.replace(",", "").replace(".", "").replace("%", "").lstrip("-").isdigit()
+
+
+def model_timings(project: Path) -> dict[str, float]:
+    """Seconds per model from the last run's target/run_results.json."""
+    results_path = project / "target" / "run_results.json"
+    if not results_path.exists():
+        return {}
+    results = json.loads(results_path.read_text())["results"]
+    return {
+        r["unique_id"].split(".")[-1]: float(r.get("execution_time") or 0.0)
+        for r in results
+        if r["unique_id"].startswith("model.")
+    }
+
+
+def build_summary(db_file: Path, project: Path, wall_seconds: float | None = None) -> str:
+    """Tables built (schema, rows, seconds), then where the raw rows went."""
+    timings = model_timings(project)
+    con = duckdb.connect(str(db_file), read_only=True)
+    try:
+        relations = con.execute(
+            """
+            select table_schema, table_name, table_type
+            from information_schema.tables
+            where table_schema not in ('raw', 'main', 'information_schema')
+              and table_name not like 'base_raw__%'
+            order by table_schema, table_name
+            """
+        ).fetchall()
+        rows = []
+        for schema, name, kind in relations:
+            if kind != "BASE TABLE":
+                continue
+            (count,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            rows.append([f"{schema}.{name}", count, timings.get(name)])
+        parts = ["Tables built:", _format_table(["table", "rows", "seconds"], rows)]
+        audit = con.execute(
+            "select source_table, raw_rows, staged_rows, rejected_rows, duplicate_rows "
+            "from staging.stg_raw__row_audit order by source_table"
+        ).fetchall()
+        parts += [
+            "",
+            "Raw rows accounted for (staged + rejected + duplicates = raw):",
+            _format_table(
+                ["raw table", "raw", "staged", "rejected", "duplicates"], [list(r) for r in audit]
+            ),
+        ]
+    finally:
+        con.close()
+    if wall_seconds is not None:
+        parts += ["", f"Build wall time: {wall_seconds:.1f} s  (database: {db_file})"]
+    return "\n".join(parts)
