@@ -61,17 +61,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not _has_raw_data(raw_abs):
         from segmentation.generate import generate
 
-        print(f"No raw data in {raw}: generating the demo set "
-              f"({args.customers:,} customers, {args.days} days, seed {DEMO_SEED}).")
-        generate(customers=args.customers, days=args.days, seed=DEMO_SEED, end=None,
-                 out=raw_abs, progress=True)
+        print(
+            f"No raw data in {raw}: generating the demo set "
+            f"({args.customers:,} customers, {args.days} days, seed {DEMO_SEED})."
+        )
+        generate(
+            customers=args.customers,
+            days=args.days,
+            seed=DEMO_SEED,
+            end=None,
+            out=raw_abs,
+            progress=True,
+        )
     started = time.perf_counter()
     vars_yaml = f'{{as_of: "{args.as_of}"}}' if args.as_of else None
     code = proj.run_dbt(["build"], project, vars_yaml)
     wall = time.perf_counter() - started
     if code != 0:
-        print(f"dbt build failed (exit {code}) after {wall:.1f} s; see the log above.",
-              file=sys.stderr)
+        print(
+            f"dbt build failed (exit {code}) after {wall:.1f} s; see the log above.",
+            file=sys.stderr,
+        )
         return code
     from segmentation.summary import build_summary
 
@@ -96,11 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
     gen.add_argument("--days", type=int, default=DEMO_DAYS)
     gen.add_argument("--seed", type=int, default=DEMO_SEED)
-    gen.add_argument("--end", type=_timestamp, default=None,
-                     help="last moment of the data, UTC (default: now)")
+    gen.add_argument(
+        "--end", type=_timestamp, default=None, help="last moment of the data, UTC (default: now)"
+    )
     gen.add_argument("--out", default=str(proj.DEFAULT_RAW_DIR))
-    gen.add_argument("--truth-out", default=None,
-                     help="ground truth folder (default: <out>/../truth); no model reads it")
+    gen.add_argument(
+        "--truth-out",
+        default=None,
+        help="ground truth folder (default: <out>/../truth); no model reads it",
+    )
     gen.add_argument("--quiet", action="store_true", help="no progress lines")
     gen.set_defaults(func=_cmd_generate)
 
@@ -112,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     retail.set_defaults(func=_cmd_import)
 
     run = commands.add_parser("run", help="demo data if none, dbt build, summary")
-    run.add_argument("--customers", type=int, default=DEMO_CUSTOMERS,
-                     help="demo size when no raw data exists")
+    run.add_argument(
+        "--customers", type=int, default=DEMO_CUSTOMERS, help="demo size when no raw data exists"
+    )
     run.add_argument("--days", type=int, default=DEMO_DAYS)
     run.add_argument("--as-of", default=None, help="dbt var as_of (default: now)")
     run.set_defaults(func=_cmd_run)

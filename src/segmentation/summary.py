@@ -13,8 +13,12 @@ def _format_table(headers: list[str], rows: list[list[object]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if n and _numeric(c) else c.ljust(w)
-                               for c, w in zip(row, widths, strict=True)).rstrip())
+        lines.append(
+            "  ".join(
+                c.rjust(w) if n and _numeric(c) else c.ljust(w)
+                for c, w in zip(row, widths, strict=True)
+            ).rstrip()
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
