@@ -26,3 +26,72 @@
 {% macro spark__timestamp_to_iso(expression) -%}
     date_format({{ expression }}, "yyyy-MM-dd'T'HH:mm:ss")
 {%- endmacro %}
+
+{#- String similarity in [0, 1] for fuzzy identity matching. -#}
+{% macro string_similarity(left, right) -%}
+    {{ return(adapter.dispatch('string_similarity', 'customer_segmentation')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__string_similarity(left, right) -%}
+    jaro_winkler_similarity({{ left }}, {{ right }})
+{%- endmacro %}
+
+{% macro spark__string_similarity(left, right) -%}
+    (1.0 - levenshtein({{ left }}, {{ right }}) / greatest(length({{ left }}), length({{ right }}), 1))
+{%- endmacro %}
+
+{#- Seconds since the epoch as a number, for range windows over event time. -#}
+{% macro epoch_seconds(expression) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'customer_segmentation')(expression)) }}
+{%- endmacro %}
+
+{% macro default__epoch_seconds(expression) -%}
+    epoch({{ expression }})
+{%- endmacro %}
+
+{% macro spark__epoch_seconds(expression) -%}
+    unix_timestamp({{ expression }})
+{%- endmacro %}
+
+{#- Days between two timestamps as a fraction (decay needs more than whole days). -#}
+{% macro fractional_days_between(earlier, later) -%}
+    (({{ epoch_seconds(later) }} - {{ epoch_seconds(earlier) }}) / 86400.0)
+{%- endmacro %}
+
+{#- The first non-null value of a window frame. -#}
+{% macro first_value_ignore_nulls(expression) -%}
+    {{ return(adapter.dispatch('first_value_ignore_nulls', 'customer_segmentation')(expression)) }}
+{%- endmacro %}
+
+{% macro default__first_value_ignore_nulls(expression) -%}
+    first_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__first_value_ignore_nulls(expression) -%}
+    first_value({{ expression }}, true)
+{%- endmacro %}
+
+{% macro last_value_ignore_nulls(expression) -%}
+    {{ return(adapter.dispatch('last_value_ignore_nulls', 'customer_segmentation')(expression)) }}
+{%- endmacro %}
+
+{% macro default__last_value_ignore_nulls(expression) -%}
+    last_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__last_value_ignore_nulls(expression) -%}
+    last_value({{ expression }}, true)
+{%- endmacro %}
+
+{#- Whole days between two dates (end - start). -#}
+{% macro days_between_dates(start_date, end_date) -%}
+    {{ return(adapter.dispatch('days_between_dates', 'customer_segmentation')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__days_between_dates(start_date, end_date) -%}
+    date_diff('day', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
+
+{% macro spark__days_between_dates(start_date, end_date) -%}
+    datediff({{ end_date }}, {{ start_date }})
+{%- endmacro %}

@@ -1,4 +1,4 @@
--- one row per customer and channel: the latest consent change wins
+-- one row per person and channel: the latest consent change over all the person's records wins
 with
 
 consents as (
@@ -7,16 +7,25 @@ consents as (
 
 ),
 
+customers_merged as (
+
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
 ranked as (
 
     select
-        *,
+        customers_merged.person_id,
+        consents.*,
         row_number() over (
-            partition by customer_id, channel
+            partition by customers_merged.person_id, consents.channel
             -- same instant: opted_out wins, the conservative choice
-            order by changed_at desc, status desc
+            order by consents.changed_at desc, consents.status desc, consents.customer_id asc
         ) as recency_rank
     from consents
+    inner join customers_merged
+        on consents.customer_id = customers_merged.customer_id
 
 ),
 
@@ -24,7 +33,7 @@ latest as (
 
     select
         -- ids
-        customer_id,
+        person_id,
 
         -- strings
         channel,

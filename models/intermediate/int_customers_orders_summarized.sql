@@ -1,4 +1,4 @@
--- one row per source customer_id with at least one order: order counts, dates and revenue
+-- one row per person with at least one order: order counts, dates and net revenue
 with
 
 orders as (
@@ -7,26 +7,34 @@ orders as (
 
 ),
 
+customers_merged as (
+
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
 summarized as (
 
     select
         -- ids
-        customer_id,
+        customers_merged.person_id,
 
         -- numerics
         count(*) as order_count,
-        sum(case when is_completed then 1 else 0 end) as completed_order_count,
-        sum(case when status = 'cancelled' then 1 else 0 end) as cancelled_order_count,
-        sum(case when status = 'returned' then 1 else 0 end) as returned_order_count,
-        sum(net_revenue) as net_revenue,
+        sum(case when orders.is_completed then 1 else 0 end) as completed_order_count,
+        sum(case when orders.status = 'cancelled' then 1 else 0 end) as cancelled_order_count,
+        sum(case when orders.status = 'returned' then 1 else 0 end) as returned_order_count,
+        sum(orders.net_revenue) as net_revenue,
 
         -- timestamps
-        min(ordered_at) as first_ordered_at,
-        max(ordered_at) as last_ordered_at,
-        min(case when is_completed then ordered_at end) as first_completed_order_at,
-        max(case when is_completed then ordered_at end) as last_completed_order_at
+        min(orders.ordered_at) as first_ordered_at,
+        max(orders.ordered_at) as last_ordered_at,
+        min(case when orders.is_completed then orders.ordered_at end) as first_completed_order_at,
+        max(case when orders.is_completed then orders.ordered_at end) as last_completed_order_at
     from orders
-    group by customer_id
+    inner join customers_merged
+        on orders.customer_id = customers_merged.customer_id
+    group by customers_merged.person_id
 
 )
 

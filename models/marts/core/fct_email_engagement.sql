@@ -1,9 +1,9 @@
--- one row per customer and campaign: what the customer did with that campaign's e-mail
+-- one row per source customer_id and campaign: what the recipient did with that campaign's e-mail
 with
 
-email_events as (
+pivoted as (
 
-    select * from {{ ref('stg_raw__email_events') }}
+    select * from {{ ref('int_email_events_pivoted') }}
 
 ),
 
@@ -13,24 +13,9 @@ campaigns as (
 
 ),
 
-per_customer_campaign as (
+customers_merged as (
 
-    select
-        customer_id,
-        campaign_id,
-        sum(case when event_type = 'sent' then 1 else 0 end) as sent_count,
-        sum(case when event_type = 'open' then 1 else 0 end) as open_count,
-        sum(case when event_type = 'click' then 1 else 0 end) as click_count,
-        max(case when event_type = 'delivered' then 1 else 0 end) as delivered_flag,
-        max(case when event_type = 'bounce' then 1 else 0 end) as bounce_flag,
-        max(case when event_type = 'unsubscribe' then 1 else 0 end) as unsubscribe_flag,
-        max(case when event_type = 'spam_complaint' then 1 else 0 end) as spam_complaint_flag,
-        min(case when event_type = 'sent' then occurred_at end) as first_sent_at,
-        min(case when event_type = 'open' then occurred_at end) as first_opened_at,
-        min(case when event_type = 'click' then occurred_at end) as first_clicked_at,
-        max(occurred_at) as last_event_at
-    from email_events
-    group by customer_id, campaign_id
+    select * from {{ ref('int_customers_merged') }}
 
 ),
 
@@ -38,35 +23,38 @@ final as (
 
     select
         -- ids
-        per_customer_campaign.customer_id,
-        per_customer_campaign.campaign_id,
+        pivoted.customer_id,
+        customers_merged.person_id,
+        pivoted.campaign_id,
 
         -- strings
         campaigns.campaign_name,
 
         -- numerics
-        cast(per_customer_campaign.open_count as bigint) as open_count,
-        cast(per_customer_campaign.click_count as bigint) as click_count,
+        cast(pivoted.open_count as bigint) as open_count,
+        cast(pivoted.click_count as bigint) as click_count,
 
         -- booleans
-        per_customer_campaign.sent_count > 0 as is_sent,
-        per_customer_campaign.delivered_flag = 1 as is_delivered,
+        pivoted.sent_count > 0 as is_sent,
+        pivoted.delivered_count > 0 as is_delivered,
         -- a click implies the e-mail was opened even when the open pixel was blocked
-        per_customer_campaign.open_count + per_customer_campaign.click_count > 0 as is_opened,
-        per_customer_campaign.click_count > 0 as is_clicked,
-        per_customer_campaign.bounce_flag = 1 as is_bounced,
-        per_customer_campaign.unsubscribe_flag = 1 as is_unsubscribed,
-        per_customer_campaign.spam_complaint_flag = 1 as is_spam_complaint,
+        pivoted.open_count + pivoted.click_count > 0 as is_opened,
+        pivoted.click_count > 0 as is_clicked,
+        pivoted.bounce_count > 0 as is_bounced,
+        pivoted.unsubscribe_count > 0 as is_unsubscribed,
+        pivoted.spam_complaint_count > 0 as is_spam_complaint,
 
         -- timestamps
         campaigns.sent_at as campaign_sent_at,
-        per_customer_campaign.first_sent_at,
-        per_customer_campaign.first_opened_at,
-        per_customer_campaign.first_clicked_at,
-        per_customer_campaign.last_event_at
-    from per_customer_campaign
+        pivoted.first_sent_at,
+        pivoted.first_opened_at,
+        pivoted.first_clicked_at,
+        pivoted.last_event_at
+    from pivoted
     left join campaigns
-        on per_customer_campaign.campaign_id = campaigns.campaign_id
+        on pivoted.campaign_id = campaigns.campaign_id
+    left join customers_merged
+        on pivoted.customer_id = customers_merged.customer_id
 
 )
 

@@ -7,38 +7,47 @@ orders as (
 
 ),
 
+customers_merged as (
+
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
 final as (
 
     select
         -- ids
-        order_id,
-        customer_id,
+        orders.order_id,
+        orders.customer_id,
+        customers_merged.person_id,
 
         -- strings
-        status,
-        currency,
+        orders.status,
+        orders.currency,
 
         -- numerics
-        cast(line_count as bigint) as line_count,
-        cast(item_quantity as bigint) as item_quantity,
-        cast(returned_quantity as bigint) as returned_quantity,
-        cast(gross_revenue as decimal(18, 2)) as gross_revenue,
-        cast(discount_amount as decimal(18, 2)) as discount_amount,
-        cast(returned_amount as decimal(18, 2)) as returned_amount,
-        cast(net_revenue as decimal(18, 2)) as net_revenue,
+        cast(orders.line_count as bigint) as line_count,
+        cast(orders.item_quantity as bigint) as item_quantity,
+        cast(orders.returned_quantity as bigint) as returned_quantity,
+        cast(orders.gross_revenue as decimal(18, 2)) as gross_revenue,
+        cast(orders.discount_amount as decimal(18, 2)) as discount_amount,
+        cast(orders.returned_amount as decimal(18, 2)) as returned_amount,
+        cast(orders.net_revenue as decimal(18, 2)) as net_revenue,
 
         -- booleans
-        is_completed,
-        has_return_lines,
-        discount_amount > 0 as has_discount,
+        orders.is_completed,
+        orders.has_return_lines,
+        orders.discount_amount > 0 as has_discount,
 
         -- dates
-        cast(ordered_at as date) as order_date,
+        cast(orders.ordered_at as date) as order_date,
 
         -- timestamps
-        ordered_at,
-        updated_at
+        orders.ordered_at,
+        orders.updated_at
     from orders
+    left join customers_merged
+        on orders.customer_id = customers_merged.customer_id
 
 )
 

@@ -1,0 +1,192 @@
+-- one row per person with any activity: last time of each activity, 90-day web counts,
+-- cart abandonment and browsing / checkout intent
+with
+
+web_events as (
+
+    select * from {{ ref('int_web_events_sessionized') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('int_sessions_aggregated') }}
+
+),
+
+cart_events as (
+
+    select * from {{ ref('int_cart_events_evaluated') }}
+
+),
+
+email_events as (
+
+    select * from {{ ref('stg_raw__email_events') }}
+
+),
+
+customers_merged as (
+
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
+product_view_windows as (
+
+    -- product views in the 10 minutes up to and including each view (a range window)
+    select
+        person_id,
+        occurred_at,
+        count(*) over (
+            partition by person_id
+            order by {{ epoch_seconds('occurred_at') }}
+            range between {{ var('browsing_intent_minutes', 10) * 60 }} preceding and current row
+        ) as views_in_window
+    from web_events
+    where event_type = 'product_view' and person_id is not null
+
+),
+
+browsing as (
+
+    select
+        person_id,
+        max(occurred_at) as last_browsing_intent_at
+    from product_view_windows
+    where views_in_window >= {{ var('browsing_intent_min_views', 3) }}
+    group by person_id
+
+),
+
+web as (
+
+    select
+        person_id,
+        max(occurred_at) as last_visit_at,
+        max(case when event_type = 'product_view' then occurred_at end) as last_product_view_at,
+        sum(
+            case
+                when event_type = 'product_view' and occurred_at > {{ dbt.dateadd('day', -90, as_of()) }}
+                    then 1
+                else 0
+            end
+        ) as product_views_90d,
+        sum(
+            case
+                when event_type = 'add_to_cart' and occurred_at > {{ dbt.dateadd('day', -90, as_of()) }}
+                    then 1
+                else 0
+            end
+        ) as cart_adds_90d
+    from web_events
+    where person_id is not null
+    group by person_id
+
+),
+
+session_counts as (
+
+    select
+        person_id,
+        count(*) as web_sessions_total,
+        sum(case when started_at > {{ dbt.dateadd('day', -90, as_of()) }} then 1 else 0 end) as web_sessions_90d
+    from sessions
+    where person_id is not null
+    group by person_id
+
+),
+
+carts as (
+
+    select
+        person_id,
+        sum(case when event_type = 'add_to_cart' and is_window_closed then 1 else 0 end) as cart_add_count,
+        sum(case when is_abandoned_cart then 1 else 0 end) as abandoned_cart_count,
+        sum(case when is_abandoned_cart then coalesce(product_price, 0) else 0 end) as abandoned_cart_value,
+        max(case when is_abandoned_cart then occurred_at end) as last_abandoned_cart_at,
+        sum(
+            case
+                when
+                    event_type = 'checkout_started'
+                    and occurred_at > {{ dbt.dateadd('day', -7, as_of()) }}
+                    and not is_purchased_later
+                    then 1
+                else 0
+            end
+        ) as checkouts_without_purchase_7d,
+        max(
+            case when event_type = 'checkout_started' and not is_purchased_later then occurred_at end
+        ) as last_checkout_without_purchase_at
+    from cart_events
+    where person_id is not null
+    group by person_id
+
+),
+
+email as (
+
+    select
+        customers_merged.person_id,
+        max(case when email_events.event_type = 'open' then email_events.occurred_at end) as last_email_open_at,
+        max(case when email_events.event_type = 'click' then email_events.occurred_at end) as last_email_click_at,
+        max(email_events.occurred_at) as last_email_event_at
+    from email_events
+    inner join customers_merged
+        on email_events.customer_id = customers_merged.customer_id
+    group by customers_merged.person_id
+
+),
+
+people as (
+
+    select person_id from web
+    union
+    select person_id from email
+
+),
+
+final as (
+
+    select
+        -- ids
+        people.person_id,
+
+        -- numerics
+        cast(coalesce(session_counts.web_sessions_total, 0) as integer) as web_sessions_total,
+        cast(coalesce(session_counts.web_sessions_90d, 0) as integer) as web_sessions_90d,
+        cast(coalesce(web.product_views_90d, 0) as integer) as product_views_90d,
+        cast(coalesce(web.cart_adds_90d, 0) as integer) as cart_adds_90d,
+        cast(coalesce(carts.cart_add_count, 0) as integer) as cart_add_count,
+        cast(coalesce(carts.abandoned_cart_count, 0) as integer) as abandoned_cart_count,
+        case
+            when carts.cart_add_count > 0
+                then cast(carts.abandoned_cart_count as double) / carts.cart_add_count
+        end as cart_abandonment_rate,
+        cast(coalesce(carts.abandoned_cart_value, 0) as decimal(18, 2)) as abandoned_cart_value,
+        cast(coalesce(carts.checkouts_without_purchase_7d, 0) as integer) as checkouts_without_purchase_7d,
+
+        -- timestamps
+        web.last_visit_at,
+        web.last_product_view_at,
+        email.last_email_open_at,
+        email.last_email_click_at,
+        email.last_email_event_at,
+        carts.last_abandoned_cart_at,
+        browsing.last_browsing_intent_at,
+        carts.last_checkout_without_purchase_at
+    from people
+    left join web
+        on people.person_id = web.person_id
+    left join session_counts
+        on people.person_id = session_counts.person_id
+    left join carts
+        on people.person_id = carts.person_id
+    left join email
+        on people.person_id = email.person_id
+    left join browsing
+        on people.person_id = browsing.person_id
+
+)
+
+select * from final

@@ -1,0 +1,36 @@
+-- one row per web session (visitor, 30-minute inactivity gap)
+with
+
+events as (
+
+    select * from {{ ref('int_web_events_sessionized') }}
+
+),
+
+aggregated as (
+
+    select
+        -- ids
+        session_id,
+        visitor_id,
+        max(person_id) as person_id,
+
+        -- numerics
+        count(*) as event_count,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
+        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as cart_adds,
+        sum(case when event_type = 'checkout_started' then 1 else 0 end) as checkouts_started,
+        sum(case when event_type = 'purchase' then 1 else 0 end) as purchases,
+        {{ epoch_seconds('max(occurred_at)') }} - {{ epoch_seconds('min(occurred_at)') }}
+            as duration_seconds,
+
+        -- timestamps
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at
+    from events
+    group by session_id, visitor_id
+
+)
+
+select * from aggregated

@@ -1,0 +1,113 @@
+-- one row per web event: visitor, the person it resolves to, and its session (30-minute gap)
+with
+
+events as (
+
+    select * from {{ ref('stg_raw__web_events') }}
+
+),
+
+customers_merged as (
+
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
+visitors as (
+
+    select
+        *,
+        coalesce(anonymous_id, 'customer:' || customer_id) as visitor_id
+    from events
+
+),
+
+identified as (
+
+    select
+        *,
+        -- anonymous events belong to whoever the visitor later identifies as,
+        -- else to the last identity seen before them
+        coalesce(
+            customer_id,
+            {{ first_value_ignore_nulls('customer_id') }} over (
+                partition by visitor_id
+                order by occurred_at, event_id
+                rows between current row and unbounded following
+            ),
+            {{ last_value_ignore_nulls('customer_id') }} over (
+                partition by visitor_id
+                order by occurred_at, event_id
+                rows between unbounded preceding and current row
+            )
+        ) as resolved_customer_id,
+        lag(occurred_at) over (
+            partition by visitor_id
+            order by occurred_at, event_id
+        ) as previous_occurred_at
+    from visitors
+
+),
+
+session_starts as (
+
+    select
+        *,
+        case
+            when previous_occurred_at is null then 1
+            when
+                {{ epoch_seconds('occurred_at') }} - {{ epoch_seconds('previous_occurred_at') }}
+                > {{ var('session_gap_minutes', 30) }} * 60 then 1
+            else 0
+        end as is_session_start
+    from identified
+
+),
+
+numbered as (
+
+    select
+        *,
+        sum(is_session_start) over (
+            partition by visitor_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from session_starts
+
+),
+
+final as (
+
+    select
+        -- ids
+        numbered.event_id,
+        numbered.visitor_id || '#' || cast(numbered.session_number as varchar) as session_id,
+        numbered.visitor_id,
+        numbered.anonymous_id,
+        numbered.customer_id,
+        numbered.resolved_customer_id,
+        customers_merged.person_id,
+        numbered.product_id,
+
+        -- strings
+        numbered.event_type,
+        numbered.page_url,
+
+        -- numerics
+        numbered.session_number,
+
+        -- booleans
+        numbered.is_session_start = 1 as is_session_start,
+        numbered.customer_id is null and numbered.resolved_customer_id is not null as is_stitched,
+
+        -- timestamps
+        numbered.occurred_at,
+        numbered.received_at
+    from numbered
+    left join customers_merged
+        on numbered.resolved_customer_id = customers_merged.customer_id
+
+)
+
+select * from final
