@@ -138,9 +138,10 @@ final as (
         people.person_id,
 
         -- numerics
-        coalesce(scores.engagement_score, 0.0) as engagement_score,
-        coalesce(scores.email_engagement_score, 0.0) as email_engagement_score,
-        coalesce(scores.web_engagement_score, 0.0) as web_engagement_score,
+        -- rounded to 6 decimals: stable across engines and runs
+        round(coalesce(scores.engagement_score, 0.0), 6) as engagement_score,
+        round(coalesce(scores.email_engagement_score, 0.0), 6) as email_engagement_score,
+        round(coalesce(scores.web_engagement_score, 0.0), 6) as web_engagement_score,
         cast(coalesce(email_rates.emails_received_90d, 0) as integer) as emails_received_90d,
         case
             when email_rates.emails_received_90d > 0

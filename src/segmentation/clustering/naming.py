@@ -19,9 +19,11 @@ carts      cart_abandonment_rate                         "cart abandoners" / --
 discount   discount_order_share                          "discount-driven" / "full price"
 ========== ============================================= ====================================
 
-A cluster whose median ``frequency`` is 0 is a group of non-buyers: its spend, frequency,
-recency and discount z-scores only reflect the imputation, so those aspects are replaced by
-"Non-buyers". The ``name_max_terms`` strongest terms (by |z|) are kept and written in the
+The purchase aspects (recency, spend, frequency, discount) use z-scores among buyers
+(``buyer_z_score``: persons with at least one order) when given: a lapsed buyer should read
+"Lapsed", not "High spend" just because a third of the audience never bought. A cluster whose
+median ``frequency`` is 0 is a group of non-buyers: its purchase z-scores only reflect the
+imputation, so those aspects are replaced by "Non-buyers". The ``name_max_terms`` strongest terms (by |z|) are kept and written in the
 order of the table, joined by " · ", first letter capitalised ("Lapsed · low spend",
 "Non-buyers · browsers · cart abandoners"). No term: "Average profile". Duplicates get the
 next strongest term, then a " #2", " #3" suffix. Noise (-1) is "Unclustered (noise)".
@@ -57,8 +59,10 @@ def cluster_terms(
     z: Mapping[str, float],
     median_frequency: float | None,
     threshold: float,
+    buyer_z: Mapping[str, float] | None = None,
 ) -> list[tuple[float, int, str]]:
     """Candidate terms of one cluster as ``(strength, aspect position, term)``."""
+    buyer_z = buyer_z or {}
     terms: list[tuple[float, int, str]] = []
     non_buyer = median_frequency is not None and median_frequency <= 0
     for pos, (aspect, features, high, low) in enumerate(ASPECTS):
@@ -74,7 +78,10 @@ def cluster_terms(
             feats = ["engagement_score"]
         if not feats:
             continue
-        value = float(np.mean([z[f] for f in feats]))
+        source = z
+        if aspect in PURCHASE_ASPECTS and all(np.isfinite(buyer_z.get(f, np.nan)) for f in feats):
+            source = buyer_z
+        value = float(np.mean([source[f] for f in feats]))
         if value >= threshold and high:
             terms.append((value, pos, high))
         elif value <= -threshold and low:
@@ -95,19 +102,28 @@ def name_clusters(
     median_frequency: Mapping[int, float] | None = None,
     threshold: float = 0.5,
     max_terms: int = 3,
+    buyer_z_scores: pd.DataFrame | None = None,
 ) -> dict[int, str]:
     """Unique names per cluster id.
 
     ``z_scores``: index cluster_id, one column per feature (z-score of the cluster mean);
-    ``median_frequency``: cluster_id -> median number of orders (for the non-buyer rule).
+    ``median_frequency``: cluster_id -> median number of orders (for the non-buyer rule);
+    ``buyer_z_scores``: like ``z_scores``, standardised among buyers only (optional).
     """
     median_frequency = median_frequency or {}
     ids = [int(i) for i in z_scores.index]
+
+    def row(frame: pd.DataFrame | None, cid: int) -> dict[str, float]:
+        if frame is None or cid not in frame.index:
+            return {}
+        return {str(k): float(v) for k, v in frame.loc[cid].items() if pd.notna(v)}
+
     terms = {
         cid: cluster_terms(
-            {str(k): float(v) for k, v in z_scores.loc[cid].items() if pd.notna(v)},
+            row(z_scores, cid),
             median_frequency.get(cid),
             threshold,
+            row(buyer_z_scores, cid),
         )
         for cid in ids
         if cid >= 0

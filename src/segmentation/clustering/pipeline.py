@@ -1,0 +1,353 @@
+"""``run_clustering``: the whole run, from the features mart to the four output tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation.clustering.config import (
+    DEFAULT_PROFILE_EXTRA,
+    ClusteringConfig,
+    resolve_config,
+)
+from segmentation.clustering.fit import FittedClusters, fit_clusters, nearest_centre
+from segmentation.clustering.naming import name_clusters
+from segmentation.clustering.prepare import (
+    ID_COLUMN,
+    FeatureTransformer,
+    fill_value_for,
+    raw_matrix,
+    stable_sample,
+)
+from segmentation.clustering.select_k import diagnostics_frame
+from segmentation.clustering.stability import match_ids
+
+ASSIGNMENT_COLUMNS = ("person_id", "cluster_id", "cluster_name", "distance_to_centre")
+PROFILE_COLUMNS = (
+    "cluster_id",
+    "cluster_name",
+    "size",
+    "share",
+    "feature",
+    "is_clustering_feature",
+    "mean",
+    "median",
+    "null_share",
+    "z_score",
+    "buyer_z_score",
+)
+CENTRE_COLUMNS = (
+    "cluster_id",
+    "cluster_name",
+    "feature",
+    "feature_index",
+    "value",
+    "original_value",
+    "scaler",
+    "scaler_center",
+    "scaler_scale",
+    "is_log",
+    "fill_value",
+    "algorithm",
+)
+
+
+@dataclass
+class ClusteringResult:
+    """The four tables of a run, plus what is needed to assign more rows the same way."""
+
+    assignments: pd.DataFrame
+    profiles: pd.DataFrame
+    diagnostics: pd.DataFrame
+    centres: pd.DataFrame
+    config: ClusteringConfig
+    transformer: FeatureTransformer
+    model: FittedClusters
+    cluster_ids: np.ndarray  # stable id per internal cluster index
+    names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def algorithm(self) -> str:
+        return self.config.algorithm
+
+    @property
+    def k(self) -> int:
+        """Number of clusters (noise not counted)."""
+        return len(self.cluster_ids)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "assignments": self.assignments,
+            "profiles": self.profiles,
+            "diagnostics": self.diagnostics,
+            "centres": self.centres,
+        }
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Assign other rows with this run's preparation and model (assignments columns)."""
+        frame = _sorted_by_id(df)
+        x = self.transformer.transform(frame)
+        internal, dist = self.model.assign(x, self.config.chunk_size)
+        return _assignment_frame(frame[ID_COLUMN], internal, dist, self.cluster_ids, self.names)
+
+
+def run_clustering(
+    df: pd.DataFrame,
+    config: Mapping[str, Any] | ClusteringConfig | None = None,
+    previous_centres: pd.DataFrame | None = None,
+) -> ClusteringResult:
+    """Cluster the persons of a ``customer_features`` frame.
+
+    ``df``: one row per person, ``person_id`` plus the feature columns; ``config``: see
+    :data:`segmentation.clustering.DEFAULT_CONFIG`; ``previous_centres``: the ``centres``
+    table of the previous run, to keep cluster ids stable. Deterministic: the same rows (in
+    any order) and config give identical tables; outputs are ordered by ``person_id``.
+    """
+    cfg = resolve_config(config)
+    frame = _sorted_by_id(df)
+    transformer = FeatureTransformer.fit(frame, cfg)
+    x = transformer.transform(frame)
+    n = len(frame)
+    if n == 0:
+        return _empty_result(cfg, transformer)
+
+    sample = stable_sample(frame[ID_COLUMN], _sample_size(cfg), cfg.random_state)
+    model, scan = fit_clusters(x, sample, cfg)
+    internal, dist = model.assign(x, cfg.chunk_size)
+    model, internal, dist = _drop_empty(model, x, internal, dist, cfg.chunk_size)
+
+    sizes = np.bincount(internal[internal >= 0], minlength=model.k)
+    ids = match_ids(model.centres, sizes, transformer, previous_centres, cfg.max_match_distance)
+    stable = _stable_labels(internal, ids)
+
+    profile_cols = _profile_columns(frame, cfg)
+    stats = _profile_stats(frame, stable, profile_cols, cfg)
+    z = stats.pivot(index="cluster_id", columns="feature", values="z_score")
+    median_freq = (
+        stats[stats["feature"] == "frequency"].set_index("cluster_id")["median"].to_dict()
+        if "frequency" in profile_cols
+        else None
+    )
+    buyer_z = stats.pivot(index="cluster_id", columns="feature", values="buyer_z_score")
+    names = name_clusters(z, median_freq, cfg.name_z_threshold, cfg.name_max_terms, buyer_z)
+
+    stats.insert(1, "cluster_name", stats["cluster_id"].map(names).astype("str"))
+    profiles = stats[list(PROFILE_COLUMNS)].reset_index(drop=True)
+
+    diagnostics = scan.diagnostics.copy()
+    noise_share = float((stable < 0).mean())
+    if cfg.algorithm in {"dbscan", "hdbscan"}:
+        diagnostics["noise_share"] = noise_share
+    diagnostics = diagnostics_frame(diagnostics.to_dict("records"))
+
+    return ClusteringResult(
+        assignments=_assignment_frame(frame[ID_COLUMN], internal, dist, ids, names),
+        profiles=profiles,
+        diagnostics=diagnostics,
+        centres=_centre_frame(model, ids, names, transformer),
+        config=cfg,
+        transformer=transformer,
+        model=model,
+        cluster_ids=ids,
+        names=names,
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _sorted_by_id(df: pd.DataFrame) -> pd.DataFrame:
+    if ID_COLUMN not in df.columns:
+        raise ValueError(f"customer features need a {ID_COLUMN!r} column")
+    ids = df[ID_COLUMN]
+    if ids.isna().any():
+        raise ValueError(f"{ID_COLUMN} must not be null")
+    keys = ids.astype(str)
+    if keys.duplicated().any():
+        dupes = keys[keys.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"{ID_COLUMN} must be unique; duplicated e.g. {dupes}")
+    order = np.argsort(keys.to_numpy(dtype=object), kind="stable")
+    return df.iloc[order].reset_index(drop=True)
+
+
+def _sample_size(cfg: ClusteringConfig) -> int:
+    if cfg.algorithm == "hierarchical":
+        return min(cfg.sample_size, cfg.hierarchical_sample_size)
+    if cfg.algorithm in {"dbscan", "hdbscan"}:
+        return min(cfg.sample_size, cfg.density_sample_size)
+    return cfg.sample_size
+
+
+def _drop_empty(
+    model: FittedClusters,
+    x: np.ndarray,
+    internal: np.ndarray,
+    dist: np.ndarray,
+    chunk_size: int,
+) -> tuple[FittedClusters, np.ndarray, np.ndarray]:
+    """Centroid models: a centre nobody is nearest to is dropped (rows are re-assigned)."""
+    if model.reference is not None or model.k == 0:
+        return model, internal, dist
+    sizes = np.bincount(internal, minlength=model.k)
+    if (sizes > 0).all():
+        return model, internal, dist
+    kept = FittedClusters(model.algorithm, model.centres[sizes > 0])
+    internal, dist = nearest_centre(x, kept.centres, chunk_size)
+    return kept, internal, dist
+
+
+def _assignment_frame(
+    person_ids: pd.Series,
+    internal: np.ndarray,
+    dist: np.ndarray,
+    ids: np.ndarray,
+    names: Mapping[int, str],
+) -> pd.DataFrame:
+    stable = _stable_labels(internal, ids)
+    lookup = {int(k): v for k, v in names.items()}
+    return pd.DataFrame(
+        {
+            "person_id": person_ids.to_numpy(),
+            "cluster_id": stable.astype(np.int64),
+            "cluster_name": pd.Series(stable).map(lookup).astype("str").to_numpy(),
+            "distance_to_centre": dist.astype(np.float64),
+        }
+    )
+
+
+def _stable_labels(internal: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    if len(ids) == 0:
+        return np.full(len(internal), -1, dtype=np.int64)
+    return np.where(internal >= 0, ids[np.maximum(internal, 0)], -1).astype(np.int64)
+
+
+def _profile_columns(frame: pd.DataFrame, cfg: ClusteringConfig) -> list[str]:
+    extra = cfg.profile_features
+    if extra is None:
+        extra = tuple(c for c in DEFAULT_PROFILE_EXTRA if c in frame.columns)
+    return list(dict.fromkeys([*cfg.features, *extra]))
+
+
+def _profile_stats(
+    frame: pd.DataFrame, labels: np.ndarray, columns: list[str], cfg: ClusteringConfig
+) -> pd.DataFrame:
+    """Long table: per cluster and column size, share, mean, median, null share, z-score.
+
+    Mean and median are of the imputed values in original units; the z-score is the cluster
+    mean of the prepared (imputed, log1p where configured) column, standardised over all
+    rows — for clustering features with the standard scaler that is the centre itself. The
+    buyer z-score is the same among buyers only (frequency > 0, else recency not null):
+    the cluster's buyers against all buyers; NaN when a cluster has none.
+    """
+    raw = raw_matrix(frame, columns)
+    fill = np.array([fill_value_for(c, raw[:, j], cfg) for j, c in enumerate(columns)])
+    imputed = np.where(np.isnan(raw), fill, raw)
+    is_log = np.array([c in cfg.log_features for c in columns], dtype=bool)
+    prepared = imputed.copy()
+    prepared[:, is_log] = np.log1p(np.clip(prepared[:, is_log], 0.0, None))
+    mu, sd = prepared.mean(axis=0), prepared.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    standard = (prepared - mu) / sd
+
+    buyers = _buyer_mask(raw, imputed, columns)
+    buyer_standard = np.full_like(prepared, np.nan)
+    if buyers.any():
+        bmu, bsd = prepared[buyers].mean(axis=0), prepared[buyers].std(axis=0)
+        bsd = np.where(bsd > 0, bsd, 1.0)
+        buyer_standard[buyers] = (prepared[buyers] - bmu) / bsd
+
+    n = len(frame)
+    groups = pd.Series(labels, name="cluster_id")
+    means = pd.DataFrame(imputed, columns=columns).groupby(groups).mean()
+    medians = pd.DataFrame(imputed, columns=columns).groupby(groups).median()
+    nulls = pd.DataFrame(np.isnan(raw).astype(np.float64), columns=columns).groupby(groups).mean()
+    zs = pd.DataFrame(standard, columns=columns).groupby(groups).mean()
+    bzs = pd.DataFrame(buyer_standard, columns=columns).groupby(groups).mean()
+    sizes = groups.value_counts().sort_index()
+
+    def long(wide: pd.DataFrame, name: str) -> pd.Series:
+        return wide.stack().rename(name)
+
+    out = pd.concat(
+        [
+            long(means, "mean"),
+            long(medians, "median"),
+            long(nulls, "null_share"),
+            long(zs, "z_score"),
+            long(bzs, "buyer_z_score"),
+        ],
+        axis=1,
+    )
+    out.index = out.index.set_names(["cluster_id", "feature"])
+    out = out.reset_index()
+    out["size"] = out["cluster_id"].map(sizes).astype(np.int64)
+    out["share"] = out["size"] / n
+    out["is_clustering_feature"] = out["feature"].isin(cfg.features)
+    order = {c: i for i, c in enumerate(columns)}
+    out["_pos"] = out["feature"].map(order)
+    out = out.sort_values(["cluster_id", "_pos"], kind="stable").drop(columns="_pos")
+    out["cluster_id"] = out["cluster_id"].astype(np.int64)
+    out["feature"] = out["feature"].astype("str")
+    return out.reset_index(drop=True)
+
+
+def _buyer_mask(raw: np.ndarray, imputed: np.ndarray, columns: list[str]) -> np.ndarray:
+    if "frequency" in columns:
+        return imputed[:, columns.index("frequency")] > 0
+    if "recency_days" in columns:
+        return ~np.isnan(raw[:, columns.index("recency_days")])
+    return np.zeros(len(raw), dtype=bool)
+
+
+def _centre_frame(
+    model: FittedClusters,
+    ids: np.ndarray,
+    names: Mapping[int, str],
+    transformer: FeatureTransformer,
+) -> pd.DataFrame:
+    params = transformer.parameters()
+    original = transformer.inverse_transform(model.centres) if model.k else model.centres
+    parts = []
+    for internal in np.argsort(ids, kind="stable"):
+        part = params.copy()
+        part.insert(0, "cluster_id", np.int64(ids[internal]))
+        part.insert(1, "cluster_name", names[int(ids[internal])])
+        part["value"] = model.centres[internal]
+        part["original_value"] = original[internal]
+        part["algorithm"] = model.algorithm
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=_centre_dtype(c)) for c in CENTRE_COLUMNS})
+    out = pd.concat(parts, ignore_index=True)[list(CENTRE_COLUMNS)]
+    return out.astype({"cluster_name": "str", "feature": "str", "scaler": "str", "algorithm": "str"})
+
+
+def _centre_dtype(column: str) -> str:
+    if column in {"cluster_id", "feature_index"}:
+        return "int64"
+    if column == "is_log":
+        return "bool"
+    if column in {"cluster_name", "feature", "scaler", "algorithm"}:
+        return "str"
+    return "float64"
+
+
+def _empty_result(cfg: ClusteringConfig, transformer: FeatureTransformer) -> ClusteringResult:
+    def empty(columns: tuple[str, ...], dtypes: Mapping[str, str]) -> pd.DataFrame:
+        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in columns})
+
+    text = {"person_id": "str", "cluster_name": "str", "feature": "str"}
+    ints = {"cluster_id": "int64", "size": "int64"}
+    model = FittedClusters(cfg.algorithm, np.zeros((0, len(cfg.features))))
+    return ClusteringResult(
+        assignments=empty(ASSIGNMENT_COLUMNS, {**text, **ints}),
+        profiles=empty(PROFILE_COLUMNS, {**text, **ints, "is_clustering_feature": "bool"}),
+        diagnostics=diagnostics_frame([]),
+        centres=empty(CENTRE_COLUMNS, {c: _centre_dtype(c) for c in CENTRE_COLUMNS}),
+        config=cfg,
+        transformer=transformer,
+        model=model,
+        cluster_ids=np.array([], dtype=np.int64),
+    )
