@@ -25,6 +25,12 @@ activity as (
 
 ),
 
+rfm_segment_map as (
+
+    select * from {{ ref('rfm_segment_map') }}
+
+),
+
 joined as (
 
     select
@@ -70,7 +76,17 @@ joined as (
         activity.last_email_event_at,
         activity.last_abandoned_cart_at,
         activity.last_browsing_intent_at,
-        activity.last_checkout_without_purchase_at
+        activity.last_checkout_without_purchase_at,
+        rfm_segment_map.rfm_segment,
+        greatest(
+            coalesce(customers.last_completed_order_at, customers.signup_at),
+            coalesce(activity.last_visit_at, customers.signup_at),
+            coalesce(activity.last_email_open_at, customers.signup_at),
+            coalesce(activity.last_email_click_at, customers.signup_at)
+        ) as last_activity_at,
+        -- value tiers: position by net revenue, ties share the better position
+        rank() over (order by coalesce(rfm.monetary, 0) desc) as value_rank,
+        count(*) over () as people_count
     from customers
     left join rfm
         on customers.person_id = rfm.person_id
@@ -78,6 +94,11 @@ joined as (
         on customers.person_id = engagement.person_id
     left join activity
         on customers.person_id = activity.person_id
+    left join rfm_segment_map
+        on
+            rfm.recency_score = rfm_segment_map.recency_score
+            and rfm.frequency_score = rfm_segment_map.frequency_score
+            and rfm.monetary_score = rfm_segment_map.monetary_score
 
 ),
 
@@ -100,6 +121,28 @@ final as (
             else '65+'
         end as age_band,
         email_consent_status,
+        rfm_segment,
+        case
+            when frequency is null or frequency = 0 then 'prospect'
+            when last_activity_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_lost_days', 180), as_of()) }}
+                then 'lost'
+            when last_activity_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_dormant_days', 60), as_of()) }}
+                then 'dormant'
+            when first_purchase_at > {{ dbt.dateadd('day', -1 * var('lifecycle_new_days', 30), as_of()) }}
+                then 'new'
+            when last_purchase_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_at_risk_days', 90), as_of()) }}
+                then 'at_risk'
+            when
+                frequency > {{ var('lifecycle_loyal_min_orders', 3) }}
+                or email_open_rate_90d > {{ var('lifecycle_loyal_min_open_rate', 0.8) }}
+                then 'loyal'
+            else 'active'
+        end as lifecycle_stage,
+        case
+            when monetary > 0 and value_rank <= {{ var('value_top_share', 0.10) }} * people_count then 'top_10'
+            when monetary > 0 and value_rank <= {{ var('value_next_share', 0.50) }} * people_count then 'next_40'
+            else 'rest'
+        end as value_tier,
         case
             when recency_score is not null
                 then
@@ -136,6 +179,8 @@ final as (
         -- numerics: days since each activity (null when it never happened)
         cast(floor({{ fractional_days_between('last_completed_order_at', as_of()) }}) as integer)
             as days_since_last_order,
+        cast(floor({{ fractional_days_between('last_activity_at', as_of()) }}) as integer)
+            as days_since_last_activity,
         cast(floor({{ fractional_days_between('last_visit_at', as_of()) }}) as integer)
             as days_since_last_visit,
         cast(floor({{ fractional_days_between('last_product_view_at', as_of()) }}) as integer)
@@ -144,6 +189,8 @@ final as (
             as days_since_last_email_open,
         cast(floor({{ fractional_days_between('last_email_click_at', as_of()) }}) as integer)
             as days_since_last_email_click,
+        cast(floor({{ fractional_days_between('last_abandoned_cart_at', as_of()) }}) as integer)
+            as days_since_last_abandoned_cart,
 
         -- numerics: web, carts and intent
         coalesce(web_sessions_total, 0) as web_sessions_total,

@@ -166,8 +166,8 @@ def resolve_config(config: Mapping[str, Any] | ClusteringConfig | None = None) -
     values: dict[str, Any] = {}
     for key, value in config.items():
         if key in _TUPLE_KEYS:
-            values[key] = None if key == "profile_features" and value is None else _as_names(
-                key, value
+            values[key] = (
+                None if key == "profile_features" and value is None else _as_names(key, value)
             )
         elif key in _OPTIONAL_INT:
             values[key] = None if _is_none(value) else int(value)

@@ -19,6 +19,7 @@ for centroid models, a KD/ball tree over the reference points for the density mo
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,6 +196,7 @@ def dbscan_eps(xs: np.ndarray, min_samples: int) -> float:
 def fit_density(
     x: np.ndarray, sample: np.ndarray, config: ClusteringConfig
 ) -> tuple[FittedClusters, KScan]:
+    start = time.perf_counter()
     xs = x[sample]
     p = x.shape[1]
     if config.algorithm == "dbscan":
@@ -238,7 +240,7 @@ def fit_density(
         "is_chosen": True,
         "parameters": json.dumps(params, sort_keys=True, default=float),
     }
-    scan = KScan(diagnostics_frame([row]), k)
+    scan = KScan(diagnostics_frame([row]), k, seconds=time.perf_counter() - start)
     fitted = FittedClusters(config.algorithm, centres, reference, reference_labels, radius)
     return fitted, scan
 
@@ -258,4 +260,3 @@ def _set_parameters(scan: KScan, params: dict) -> None:
     """Record the final estimator's parameters on the chosen row."""
     d = scan.diagnostics
     d.loc[d["is_chosen"], "parameters"] = json.dumps(params, sort_keys=True)
-

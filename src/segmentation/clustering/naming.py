@@ -23,10 +23,12 @@ The purchase aspects (recency, spend, frequency, discount) use z-scores among bu
 (``buyer_z_score``: persons with at least one order) when given: a lapsed buyer should read
 "Lapsed", not "High spend" just because a third of the audience never bought. A cluster whose
 median ``frequency`` is 0 is a group of non-buyers: its purchase z-scores only reflect the
-imputation, so those aspects are replaced by "Non-buyers". The ``name_max_terms`` strongest terms (by |z|) are kept and written in the
-order of the table, joined by " · ", first letter capitalised ("Lapsed · low spend",
-"Non-buyers · browsers · cart abandoners"). No term: "Average profile". Duplicates get the
-next strongest term, then a " #2", " #3" suffix. Noise (-1) is "Unclustered (noise)".
+imputation, so those aspects are replaced by "Non-buyers".
+
+The ``name_max_terms`` strongest terms (by |z|) are kept and written in the order of the
+table, joined by " · ", first letter capitalised ("Lapsed · low spend", "Non-buyers ·
+browsers · cart abandoners"). No term: "Average profile". Duplicates get the next strongest
+term, then a " #2", " #3" suffix. Noise (-1) is "Unclustered (noise)".
 """
 
 from __future__ import annotations

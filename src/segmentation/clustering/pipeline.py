@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,8 @@ class ClusteringResult:
     model: FittedClusters
     cluster_ids: np.ndarray  # stable id per internal cluster index
     names: dict[int, str] = field(default_factory=dict)
+    # wall seconds per stage: prepare, choose_k, fit, assign, profile, total (not in tables)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def algorithm(self) -> str:
@@ -89,10 +92,10 @@ class ClusteringResult:
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Assign other rows with this run's preparation and model (assignments columns)."""
-        frame = _sorted_by_id(df)
-        x = self.transformer.transform(frame)
+        order, ids = _id_order(df)
+        x = self.transformer.transform_raw(raw_matrix(df, self.transformer.features)[order])
         internal, dist = self.model.assign(x, self.config.chunk_size)
-        return _assignment_frame(frame[ID_COLUMN], internal, dist, self.cluster_ids, self.names)
+        return _assignment_frame(ids, internal, dist, self.cluster_ids, self.names)
 
 
 def run_clustering(
@@ -107,25 +110,37 @@ def run_clustering(
     table of the previous run, to keep cluster ids stable. Deterministic: the same rows (in
     any order) and config give identical tables; outputs are ordered by ``person_id``.
     """
+    start = time.perf_counter()
     cfg = resolve_config(config)
-    frame = _sorted_by_id(df)
-    transformer = FeatureTransformer.fit(frame, cfg)
-    x = transformer.transform(frame)
-    n = len(frame)
+    order, person_ids = _id_order(df)
+    profile_cols = _profile_columns(df, cfg)  # the features first, in order
+    raw = raw_matrix(df, profile_cols)[order]
+    features_raw = raw[:, : len(cfg.features)]
+    transformer = FeatureTransformer.fit_raw(features_raw, cfg)
+    x = transformer.transform_raw(features_raw)
+    n = len(person_ids)
     if n == 0:
         return _empty_result(cfg, transformer)
+    timings = {"prepare": time.perf_counter() - start}
 
-    sample = stable_sample(frame[ID_COLUMN], _sample_size(cfg), cfg.random_state)
+    mark = time.perf_counter()
+    sample = stable_sample(person_ids, _sample_size(cfg), cfg.random_state)
     model, scan = fit_clusters(x, sample, cfg)
+    fit_seconds = time.perf_counter() - mark
+    timings["choose_k"] = scan.seconds
+    timings["fit"] = fit_seconds - scan.seconds
+
+    mark = time.perf_counter()
     internal, dist = model.assign(x, cfg.chunk_size)
     model, internal, dist = _drop_empty(model, x, internal, dist, cfg.chunk_size)
+    timings["assign"] = time.perf_counter() - mark
+    mark = time.perf_counter()
 
     sizes = np.bincount(internal[internal >= 0], minlength=model.k)
     ids = match_ids(model.centres, sizes, transformer, previous_centres, cfg.max_match_distance)
     stable = _stable_labels(internal, ids)
 
-    profile_cols = _profile_columns(frame, cfg)
-    stats = _profile_stats(frame, stable, profile_cols, cfg)
+    stats = _profile_stats(raw, stable, profile_cols, cfg)
     z = stats.pivot(index="cluster_id", columns="feature", values="z_score")
     median_freq = (
         stats[stats["feature"] == "frequency"].set_index("cluster_id")["median"].to_dict()
@@ -144,8 +159,8 @@ def run_clustering(
         diagnostics["noise_share"] = noise_share
     diagnostics = diagnostics_frame(diagnostics.to_dict("records"))
 
-    return ClusteringResult(
-        assignments=_assignment_frame(frame[ID_COLUMN], internal, dist, ids, names),
+    result = ClusteringResult(
+        assignments=_assignment_frame(person_ids, internal, dist, ids, names),
         profiles=profiles,
         diagnostics=diagnostics,
         centres=_centre_frame(model, ids, names, transformer),
@@ -154,11 +169,16 @@ def run_clustering(
         model=model,
         cluster_ids=ids,
         names=names,
+        timings=timings,
     )
+    timings["profile"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - start
+    return result
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _sorted_by_id(df: pd.DataFrame) -> pd.DataFrame:
+def _id_order(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions that sort ``df`` by person id, and the sorted ids; ids must be unique."""
     if ID_COLUMN not in df.columns:
         raise ValueError(f"customer features need a {ID_COLUMN!r} column")
     ids = df[ID_COLUMN]
@@ -169,7 +189,7 @@ def _sorted_by_id(df: pd.DataFrame) -> pd.DataFrame:
         dupes = keys[keys.duplicated()].unique()[:5].tolist()
         raise ValueError(f"{ID_COLUMN} must be unique; duplicated e.g. {dupes}")
     order = np.argsort(keys.to_numpy(dtype=object), kind="stable")
-    return df.iloc[order].reset_index(drop=True)
+    return order, ids.to_numpy()[order]
 
 
 def _sample_size(cfg: ClusteringConfig) -> int:
@@ -199,7 +219,7 @@ def _drop_empty(
 
 
 def _assignment_frame(
-    person_ids: pd.Series,
+    person_ids: np.ndarray,
     internal: np.ndarray,
     dist: np.ndarray,
     ids: np.ndarray,
@@ -209,7 +229,7 @@ def _assignment_frame(
     lookup = {int(k): v for k, v in names.items()}
     return pd.DataFrame(
         {
-            "person_id": person_ids.to_numpy(),
+            "person_id": person_ids,
             "cluster_id": stable.astype(np.int64),
             "cluster_name": pd.Series(stable).map(lookup).astype("str").to_numpy(),
             "distance_to_centre": dist.astype(np.float64),
@@ -223,15 +243,15 @@ def _stable_labels(internal: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(internal >= 0, ids[np.maximum(internal, 0)], -1).astype(np.int64)
 
 
-def _profile_columns(frame: pd.DataFrame, cfg: ClusteringConfig) -> list[str]:
+def _profile_columns(df: pd.DataFrame, cfg: ClusteringConfig) -> list[str]:
     extra = cfg.profile_features
     if extra is None:
-        extra = tuple(c for c in DEFAULT_PROFILE_EXTRA if c in frame.columns)
+        extra = tuple(c for c in DEFAULT_PROFILE_EXTRA if c in df.columns)
     return list(dict.fromkeys([*cfg.features, *extra]))
 
 
 def _profile_stats(
-    frame: pd.DataFrame, labels: np.ndarray, columns: list[str], cfg: ClusteringConfig
+    raw: np.ndarray, labels: np.ndarray, columns: list[str], cfg: ClusteringConfig
 ) -> pd.DataFrame:
     """Long table: per cluster and column size, share, mean, median, null share, z-score.
 
@@ -241,7 +261,6 @@ def _profile_stats(
     buyer z-score is the same among buyers only (frequency > 0, else recency not null):
     the cluster's buyers against all buyers; NaN when a cluster has none.
     """
-    raw = raw_matrix(frame, columns)
     fill = np.array([fill_value_for(c, raw[:, j], cfg) for j, c in enumerate(columns)])
     imputed = np.where(np.isnan(raw), fill, raw)
     is_log = np.array([c in cfg.log_features for c in columns], dtype=bool)
@@ -258,7 +277,7 @@ def _profile_stats(
         bsd = np.where(bsd > 0, bsd, 1.0)
         buyer_standard[buyers] = (prepared[buyers] - bmu) / bsd
 
-    n = len(frame)
+    n = len(raw)
     groups = pd.Series(labels, name="cluster_id")
     means = pd.DataFrame(imputed, columns=columns).groupby(groups).mean()
     medians = pd.DataFrame(imputed, columns=columns).groupby(groups).median()
@@ -321,7 +340,8 @@ def _centre_frame(
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=_centre_dtype(c)) for c in CENTRE_COLUMNS})
     out = pd.concat(parts, ignore_index=True)[list(CENTRE_COLUMNS)]
-    return out.astype({"cluster_name": "str", "feature": "str", "scaler": "str", "algorithm": "str"})
+    text = {"cluster_name": "str", "feature": "str", "scaler": "str", "algorithm": "str"}
+    return out.astype(text)
 
 
 def _centre_dtype(column: str) -> str:

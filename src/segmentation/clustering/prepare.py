@@ -39,13 +39,16 @@ ID_COLUMN = "person_id"
 
 def column_as_float(series: pd.Series) -> np.ndarray:
     """A column as float64 with NaN for nulls (bool, nullable, decimal and object accepted)."""
-    if pd.api.types.is_bool_dtype(series.dtype) or series.dtype == object:
-        series = series.map(lambda v: v if v is None or v is pd.NA else float(v))
-    values = pd.to_numeric(series, errors="raise")
-    out = np.asarray(
-        pd.Series(values).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan),
-        dtype=np.float64,
-    )
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        out = series.to_numpy(dtype=np.float64, copy=True)
+    elif pd.api.types.is_extension_array_dtype(dtype) and (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    ):
+        out = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:  # object (decimals, bools with None), strings of numbers
+        values = series.map(lambda v: np.nan if v is None or v is pd.NA else float(v))
+        out = pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64, copy=True)
     out[~np.isfinite(out)] = np.nan
     return out
 
@@ -78,7 +81,11 @@ class FeatureTransformer:
     # -- fitting -------------------------------------------------------------------------
     @classmethod
     def fit(cls, df: pd.DataFrame, config: ClusteringConfig) -> FeatureTransformer:
-        raw = raw_matrix(df, config.features)
+        return cls.fit_raw(raw_matrix(df, config.features), config)
+
+    @classmethod
+    def fit_raw(cls, raw: np.ndarray, config: ClusteringConfig) -> FeatureTransformer:
+        """Fit on the raw matrix (columns = ``config.features``, NaN for nulls)."""
         fill = np.array(
             [fill_value_for(c, raw[:, j], config) for j, c in enumerate(config.features)]
         )
@@ -98,7 +105,13 @@ class FeatureTransformer:
     # -- applying ------------------------------------------------------------------------
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         """Rows of ``df`` in scaled space (same row order)."""
-        return self.scale_unscaled(self.unscaled(df))
+        return self.transform_raw(raw_matrix(df, self.features))
+
+    def transform_raw(self, raw: np.ndarray) -> np.ndarray:
+        t = _transform_unscaled(raw, self.fill, self.is_log)
+        t -= self.center
+        t /= self.scale
+        return np.ascontiguousarray(t)
 
     def unscaled(self, df: pd.DataFrame) -> np.ndarray:
         """Imputed and log-transformed, not yet scaled."""
@@ -154,7 +167,7 @@ def raw_matrix(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"customer features are missing columns needed for clustering: {missing}")
-    out = np.empty((len(df), len(columns)), dtype=np.float64)
+    out = np.empty((len(df), len(columns)), dtype=np.float64, order="F")
     for j, c in enumerate(columns):
         out[:, j] = column_as_float(df[c])
     return out

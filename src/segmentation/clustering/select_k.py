@@ -1,4 +1,4 @@
-"""Choosing the number of clusters on a sample: elbow, silhouette, Davies-Bouldin, Calinski-Harabasz.
+"""Choosing k on a sample: elbow, silhouette, Davies-Bouldin, Calinski-Harabasz.
 
 For every k in ``k_min..k_max`` (plus a fixed ``k`` if configured) the algorithm is fitted on
 the sample and scored:
@@ -19,6 +19,7 @@ furthest below the chord from first to last point) is recorded as ``is_elbow``, 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,7 @@ class KScan:
     chosen_k: int
     sample_labels: dict[int, np.ndarray] = field(default_factory=dict)  # k -> labels
     sample_centres: dict[int, np.ndarray] = field(default_factory=dict)  # k -> (k, p)
+    seconds: float = 0.0  # wall time of the scan
 
 
 # -- metrics ---------------------------------------------------------------------------------
@@ -192,6 +194,7 @@ def candidate_ks(config: ClusteringConfig, n_distinct: int, n_rows: int) -> list
 
 
 def scan_kmeans(xs: np.ndarray, config: ClusteringConfig, n_distinct: int) -> KScan:
+    start = time.perf_counter()
     ks = candidate_ks(config, n_distinct, len(xs))
     rows, labels, centres = [], {}, {}
     for k in ks:
@@ -207,10 +210,13 @@ def scan_kmeans(xs: np.ndarray, config: ClusteringConfig, n_distinct: int) -> KS
         rows.append({"k": k, **scores})
         labels[k], centres[k] = lab, km.cluster_centers_.astype(np.float64)
     params = {"estimator": "KMeans", "n_init": config.n_init, "random_state": config.random_state}
-    return _finish_scan("kmeans", rows, len(xs), config, params, labels, centres)
+    scan = _finish_scan("kmeans", rows, len(xs), config, params, labels, centres)
+    scan.seconds = time.perf_counter() - start
+    return scan
 
 
 def scan_hierarchical(xs: np.ndarray, config: ClusteringConfig, n_distinct: int) -> KScan:
+    start = time.perf_counter()
     ks = candidate_ks(config, n_distinct, len(xs))
     rows, labels, centres = [], {}, {}
     if len(xs) >= 2:
@@ -224,7 +230,9 @@ def scan_hierarchical(xs: np.ndarray, config: ClusteringConfig, n_distinct: int)
         rows.append({"k": k, **scores})
         labels[k], centres[k] = lab, cluster_means(xs, lab)
     params = {"estimator": "AgglomerativeClustering", "linkage": "ward"}
-    return _finish_scan("hierarchical", rows, len(xs), config, params, labels, centres)
+    scan = _finish_scan("hierarchical", rows, len(xs), config, params, labels, centres)
+    scan.seconds = time.perf_counter() - start
+    return scan
 
 
 def cut_tree(children: np.ndarray, n_leaves: int, k: int) -> np.ndarray:

@@ -53,9 +53,9 @@ def previous_in_current_space(
     values = wide[names].to_numpy(np.float64)
     if set(PARAMETER_COLUMNS) <= set(prev.columns) and names:
         params = prev.drop_duplicates("feature").set_index("feature").loc[names]
-        t = values * params["scaler_scale"].to_numpy(np.float64) + params[
-            "scaler_center"
-        ].to_numpy(np.float64)
+        t = values * params["scaler_scale"].to_numpy(np.float64) + params["scaler_center"].to_numpy(
+            np.float64
+        )
         prev_log = params["is_log"].astype(bool).to_numpy()
         raw = np.where(prev_log, np.expm1(t), t)
         cur_log = current.is_log[shared]

@@ -122,8 +122,9 @@ def make_synthetic_features(
         cols["email_click_rate_90d"][idx] = np.where(
             emailed, np.round(opens * rng.beta(*click_ab, m), 3), np.nan
         )
+        open_gap = np.floor(rng.exponential(3.0 / np.maximum(opens, 0.01)))
         cols["days_since_last_email_open"][idx] = np.where(
-            emailed & (opens > 0.05), np.floor(rng.exponential(3.0 / np.maximum(opens, 0.01))), np.nan
+            emailed & (opens > 0.05), open_gap, np.nan
         )
         sessions = rng.poisson(rng.gamma(2.0, sessions_mean / 2.0, m))
         views = rng.poisson(sessions * views_per_session)
@@ -142,9 +143,7 @@ def make_synthetic_features(
         cols["days_since_last_product_view"][idx] = np.where(
             views > 0, np.floor(rng.exponential(90.0 / np.maximum(views, 1)) * 2), np.nan
         )
-    df = pd.DataFrame(
-        {"person_id": [f"{id_prefix}{id_offset + i:08d}" for i in range(n)], **cols}
-    )
+    df = pd.DataFrame({"person_id": [f"{id_prefix}{id_offset + i:08d}" for i in range(n)], **cols})
     df["is_email_opted_in"] = rng.random(n) < 0.8
     df["has_recent_browsing_intent"] = df["product_views_90d"].to_numpy() >= 10
     return df, group

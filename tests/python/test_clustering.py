@@ -1,0 +1,383 @@
+"""Unit tests of the clustering package on synthetic features with six planted groups."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+from segmentation.clustering import (
+    DEFAULT_CONFIG,
+    DEFAULT_FEATURES,
+    ClusteringResult,
+    assignment_ari,
+    disjoint_sample_ari,
+    label_agreement,
+    name_clusters,
+    prepare_features,
+    resolve_config,
+    run_clustering,
+)
+from segmentation.clustering.prepare import stable_sample
+from segmentation.clustering.select_k import cut_tree, elbow_k, silhouette
+from segmentation.clustering.stability import match_ids
+from segmentation.clustering.synthetic import GROUPS, make_synthetic_features
+
+N = 4_000
+# Smaller silhouette sub-sample and fewer restarts than the defaults keep the suite fast.
+FAST = {"silhouette_sample_size": 2_000, "n_init": 4}
+TABLES = ("assignments", "profiles", "diagnostics", "centres")
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.Series]:
+    df, groups = make_synthetic_features(N, seed=11)
+    return df, pd.Series(groups, index=df["person_id"], name="group")
+
+
+@pytest.fixture(scope="module")
+def base(data: tuple[pd.DataFrame, pd.Series]) -> ClusteringResult:
+    return run_clustering(data[0], FAST)
+
+
+def ari_vs_truth(assignments: pd.DataFrame, truth: pd.Series) -> float:
+    return adjusted_rand_score(truth.loc[assignments["person_id"]], assignments["cluster_id"])
+
+
+def assert_same_tables(a: ClusteringResult, b: ClusteringResult) -> None:
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+
+
+# -- preparation -----------------------------------------------------------------------------
+def test_prepare_imputes_logs_and_scales(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    df = data[0]
+    x, names, transformer = prepare_features(df, {})
+    assert names == list(DEFAULT_FEATURES)
+    assert x.shape == (len(df), len(DEFAULT_FEATURES))
+    assert np.isfinite(x).all()
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(x.std(axis=0), 1.0, atol=1e-9)
+    # never bought: recency = max observed + 1; money, rates: 0
+    imputed = pd.DataFrame(transformer.imputed(df), columns=names)
+    never = df["recency_days"].isna().to_numpy()
+    assert never.any()
+    assert (imputed.loc[never, "recency_days"] == df["recency_days"].max() + 1).all()
+    assert (imputed.loc[never, "monetary"] == 0).all()
+    assert (imputed["email_open_rate_90d"].loc[df["email_open_rate_90d"].isna()] == 0).all()
+    # the transformer maps back to original units
+    back = transformer.inverse_transform(x)
+    np.testing.assert_allclose(back, imputed.to_numpy(), rtol=1e-9, atol=1e-6)
+
+
+def test_prepare_handles_awkward_inputs() -> None:
+    df = pd.DataFrame(
+        {
+            "person_id": ["a", "b", "c", "d"],
+            "recency_days": pd.array([None, None, None, None], dtype="Int64"),  # all null
+            "monetary": [Decimal("10.5"), None, Decimal("-3"), Decimal("200")],  # decimals
+            "frequency": pd.array([1, None, 1, 4], dtype="Float64"),
+            "is_email_opted_in": pd.array([True, None, False, True], dtype="boolean"),
+            "rate": [0.5, np.inf, np.nan, 0.1],
+        }
+    )
+    cfg = {"features": ["recency_days", "monetary", "frequency", "is_email_opted_in", "rate"]}
+    x, _, transformer = prepare_features(df, cfg)
+    assert np.isfinite(x).all()
+    assert (x[:, 0] == 0).all()  # constant after imputation -> zeros
+    imputed = transformer.imputed(df)
+    assert imputed[2, 1] == -3  # profiles keep the real value...
+    assert transformer.unscaled(df)[2, 1] == 0  # ...the model sees log1p(clip(-3, 0))
+    assert imputed[1, 4] == 0  # inf counts as null
+    with pytest.raises(ValueError, match="missing columns"):
+        prepare_features(df.drop(columns="rate"), cfg)
+
+
+def test_robust_scaler_option(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    df, truth = data
+    x, _, transformer = prepare_features(df, {"scaler": "robust"})
+    assert transformer.scaler == "robust" and np.isfinite(x).all()
+    result = run_clustering(df, {**FAST, "scaler": "robust", "k": 6, "k_min": 6, "k_max": 6})
+    assert result.k == 6
+    assert ari_vs_truth(result.assignments, truth) >= 0.7
+
+
+def test_sample_is_seeded_by_person_not_row_order() -> None:
+    ids = pd.Series([f"p{i:05d}" for i in range(10_000)])
+    a = set(ids[stable_sample(ids, 1_000, seed=1)])
+    b = set(ids.iloc[::-1].reset_index(drop=True)[stable_sample(ids.iloc[::-1], 1_000, seed=1)])
+    assert a == b and len(a) == 1_000
+    more = pd.concat([ids, pd.Series([f"q{i:05d}" for i in range(500)])], ignore_index=True)
+    c = set(more[stable_sample(more, 1_000, seed=1)])
+    assert len(a & c) >= 900  # adding 5 % new persons keeps ~95 % of the sample
+    assert set(ids[stable_sample(ids, 1_000, seed=2)]) != a
+
+
+# -- choosing k ------------------------------------------------------------------------------
+def test_recovers_planted_groups(base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]):
+    assert abs(base.k - len(GROUPS)) <= 1
+    assert ari_vs_truth(base.assignments, data[1]) >= 0.8
+
+
+def test_diagnostics_table(base: ClusteringResult) -> None:
+    d = base.diagnostics
+    assert list(d.columns) == [
+        "algorithm", "k", "sample_size", "silhouette_sample_size", "inertia", "silhouette",
+        "davies_bouldin", "calinski_harabasz", "smallest_cluster_share", "noise_share",
+        "is_elbow", "is_chosen", "parameters",
+    ]  # fmt: skip
+    assert d["k"].tolist() == list(range(2, 11))
+    assert (d["algorithm"] == "kmeans").all() and (d["sample_size"] == N).all()
+    assert (d["silhouette_sample_size"] == 2_000).all()
+    assert d["is_chosen"].sum() == 1 and d["is_elbow"].sum() == 1
+    chosen = d[d["is_chosen"]].iloc[0]
+    assert chosen["k"] == base.k
+    eligible = d[d["smallest_cluster_share"] >= DEFAULT_CONFIG["min_cluster_share"]]
+    assert chosen["silhouette"] == eligible["silhouette"].max()
+    assert d["inertia"].is_monotonic_decreasing
+    assert d[["silhouette", "davies_bouldin", "calinski_harabasz"]].notna().all().all()
+    assert (d["noise_share"] == 0).all()
+
+
+def test_fixed_k_is_used_and_marked(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    result = run_clustering(data[0], {**FAST, "k": 4, "k_min": 3, "k_max": 5})
+    assert result.k == 4
+    d = result.diagnostics
+    assert d["k"].tolist() == [3, 4, 5]
+    assert d.loc[d["is_chosen"], "k"].tolist() == [4]
+
+
+def test_silhouette_matches_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(loc, 1.0, size=(300, 4)) for loc in (0.0, 3.0, 6.0)])
+    labels = np.repeat([0, 1, 2], 300)
+    labels[:5] = 2
+    assert silhouette(x, labels) == pytest.approx(silhouette_score(x, labels), abs=1e-5)
+
+
+def test_elbow_kneedle() -> None:
+    assert elbow_k([1, 2, 3, 4, 5, 6], [100, 50, 20, 17, 15, 14]) == 3
+    assert elbow_k([2, 3], [10, 5]) is None
+
+
+def test_cut_tree_matches_agglomerative() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 3))
+    full = AgglomerativeClustering(n_clusters=2, linkage="ward", compute_full_tree=True).fit(x)
+    for k in (2, 4, 7):
+        direct = AgglomerativeClustering(n_clusters=k, linkage="ward").fit(x).labels_
+        assert adjusted_rand_score(direct, cut_tree(full.children_, len(x), k)) == 1.0
+
+
+# -- outputs ---------------------------------------------------------------------------------
+def test_output_tables(base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]) -> None:
+    df = data[0]
+    a = base.assignments
+    assert list(a.columns) == ["person_id", "cluster_id", "cluster_name", "distance_to_centre"]
+    assert len(a) == len(df) and a["person_id"].is_unique
+    assert a["person_id"].tolist() == sorted(df["person_id"])
+    assert a["cluster_id"].dtype == np.int64 and a["distance_to_centre"].dtype == np.float64
+    assert a.notna().all().all() and (a["distance_to_centre"] >= 0).all()
+    assert sorted(a["cluster_id"].unique()) == list(range(base.k))
+
+    p = base.profiles
+    per_cluster = p.drop_duplicates("cluster_id")
+    assert per_cluster["size"].sum() == len(df)
+    assert per_cluster["share"].sum() == pytest.approx(1.0)
+    assert (per_cluster.set_index("cluster_id")["size"] == a["cluster_id"].value_counts()).all()
+    assert set(DEFAULT_FEATURES) <= set(p["feature"])
+    assert {"is_email_opted_in", "frequency_365d"} <= set(
+        p.loc[~p["is_clustering_feature"], "feature"]
+    )
+    assert len(p) == base.k * p["feature"].nunique()
+
+    c = base.centres
+    assert len(c) == base.k * len(DEFAULT_FEATURES)
+    assert {"cluster_id", "feature", "value", "scaler_center", "scaler_scale", "is_log"} <= set(c)
+    # the centre's z-score in the profiles is the centre (standard scaler, k-means)
+    merged = c.merge(p, on=["cluster_id", "feature"])
+    np.testing.assert_allclose(merged["value"], merged["z_score"], atol=0.05)
+
+    names = base.names
+    assert len(set(names.values())) == len(names) == base.k
+    assert (a["cluster_name"] == a["cluster_id"].map(names)).all()
+    assert (p["cluster_name"] == p["cluster_id"].map(names)).all()
+
+
+def test_names_describe_planted_groups(
+    base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+):
+    a = base.assignments.assign(group=data[1].loc[base.assignments["person_id"]].to_numpy())
+    top = a.groupby("group")["cluster_name"].agg(lambda s: s.mode().iloc[0])
+    by_group = {GROUPS[g]: name for g, name in top.items()}
+    assert by_group["lapsed"].startswith("Lapsed")
+    assert by_group["new_customer"].startswith("New")
+    assert (
+        "browsers" in by_group["window_shopper"] and "cart abandoners" in by_group["window_shopper"]
+    )
+    assert "Non-buyers" in by_group["email_reader"] and "e-mail engaged" in by_group["email_reader"]
+    assert "high spend" in by_group["loyal_high_spender"].lower()
+    assert "discount-driven" in by_group["bargain_hunter"]
+
+
+def test_duplicate_names_get_a_suffix() -> None:
+    z = pd.DataFrame(
+        {"monetary": [1.0, 1.0, 1.0, 0.0], "frequency": [1.0, 1.0, 1.0, 0.0]}, index=[0, 1, 2, -1]
+    )
+    names = name_clusters(z)
+    assert names[-1] == "Unclustered (noise)"
+    assert [names[0], names[1], names[2]] == [
+        "High spend · frequent",
+        "High spend · frequent #2",
+        "High spend · frequent #3",
+    ]
+    z2 = pd.DataFrame({"monetary": [1.0, 1.0], "tenure_days": [-2.0, 0.0], "frequency": [0.6, 0.9]})
+    n2 = name_clusters(z2, max_terms=1)  # same strongest term: the next one disambiguates
+    assert n2[0] != n2[1] and not n2[0].endswith("#2")
+
+
+def test_predict_reproduces_assignments(
+    base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+):
+    pd.testing.assert_frame_equal(base.predict(data[0]), base.assignments)
+
+
+# -- determinism and stable labels -------------------------------------------------------------
+def test_rerun_is_identical_whatever_the_row_order(
+    base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    shuffled = data[0].sample(frac=1.0, random_state=5)
+    assert_same_tables(base, run_clustering(shuffled, FAST))
+
+
+def test_rebuild_with_previous_centres_keeps_everything(
+    base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    assert_same_tables(base, run_clustering(data[0], FAST, previous_centres=base.centres))
+
+
+def test_labels_stable_with_five_percent_new_rows(
+    base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    new_rows, _ = make_synthetic_features(N // 20, seed=12, id_offset=10_000_000)
+    grown = pd.concat([data[0], new_rows], ignore_index=True)
+    result = run_clustering(grown, FAST, previous_centres=base.centres)
+    assert label_agreement(base.assignments, result.assignments) >= 0.95
+    assert set(result.names) == set(base.names)
+
+
+def test_hungarian_matching_keeps_ids_and_adds_fresh_ones(base: ClusteringResult) -> None:
+    centres = base.model.centres
+    sizes = base.assignments["cluster_id"].value_counts().sort_index().to_numpy()
+    perm = np.array([3, 0, 5, 1, 4, 2])[: len(centres)] % len(centres)
+    if len(set(perm)) != len(centres):  # k != 6: any rotation does
+        perm = np.roll(np.arange(len(centres)), 1)
+    extra = np.vstack([centres[perm] + 0.01, np.full((1, centres.shape[1]), 9.0)])
+    ids = match_ids(extra, np.append(sizes[perm], 1), base.transformer, base.centres)
+    assert ids[:-1].tolist() == base.cluster_ids[perm].tolist()
+    assert ids[-1] == base.cluster_ids.max() + 1
+    # far away centres are not matched when a maximum distance is set
+    far = match_ids(extra, np.append(sizes[perm], 1), base.transformer, base.centres, 0.001)
+    assert far.min() > base.cluster_ids.max()
+
+
+def test_previous_centres_survive_a_changed_scaler(base: ClusteringResult, data) -> None:
+    """Previous centres are mapped through both scalers: ids stay with a robust scaler."""
+    result = run_clustering(
+        data[0], {**FAST, "scaler": "robust", "k": base.k}, previous_centres=base.centres
+    )
+    assert label_agreement(base.assignments, result.assignments) >= 0.9
+
+
+def test_disjoint_samples_agree(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    assert disjoint_sample_ari(data[0], lambda part: run_clustering(part, FAST)) >= 0.9
+
+
+# -- algorithms --------------------------------------------------------------------------------
+def test_minibatch_kmeans_above_threshold(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    cfg = {**FAST, "k": 6, "k_min": 6, "k_max": 6, "minibatch_threshold": 1_000}
+    cfg |= {"sample_size": 2_000, "minibatch_batch_size": 512}
+    result = run_clustering(data[0], cfg)
+    assert '"MiniBatchKMeans"' in result.diagnostics.loc[0, "parameters"]
+    assert ari_vs_truth(result.assignments, data[1]) >= 0.8
+
+
+def test_hierarchical(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    cfg = {**FAST, "algorithm": "hierarchical", "hierarchical_sample_size": 1_500}
+    result = run_clustering(data[0], cfg)
+    assert (result.diagnostics["sample_size"] == 1_500).all()
+    assert abs(result.k - len(GROUPS)) <= 1
+    assert ari_vs_truth(result.assignments, data[1]) >= 0.8
+    assert len(result.assignments) == N and (result.assignments["cluster_id"] >= 0).all()
+
+
+@pytest.mark.parametrize("algorithm", ["dbscan", "hdbscan"])
+def test_density_algorithms_report_noise(
+    algorithm: str, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    cfg = {**FAST, "algorithm": algorithm, "density_sample_size": 2_000}
+    result = run_clustering(data[0], cfg)
+    a, d = result.assignments, result.diagnostics
+    assert len(a) == N and len(d) == 1 and d.loc[0, "is_chosen"]
+    noise = (a["cluster_id"] == -1).mean()
+    assert d.loc[0, "noise_share"] == pytest.approx(noise)
+    assert d.loc[0, "k"] == result.k >= 2
+    if noise > 0:
+        row = result.profiles[result.profiles["cluster_id"] == -1].iloc[0]
+        assert row["cluster_name"] == "Unclustered (noise)"
+        assert row["share"] == pytest.approx(noise)
+    assert a["distance_to_centre"].notna().all()
+    assert set(result.centres["cluster_id"]) == set(range(result.k))  # noise has no centre
+    assert ari_vs_truth(a, data[1]) >= 0.3
+    assert_same_tables(result, run_clustering(data[0].iloc[::-1], cfg))
+
+
+def test_dbscan_fixed_eps_everything_noise(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    cfg = {"algorithm": "dbscan", "dbscan_eps": 1e-6, "density_sample_size": 500}
+    result = run_clustering(data[0].head(800), cfg)
+    assert result.k == 0 and (result.assignments["cluster_id"] == -1).all()
+    assert result.diagnostics.loc[0, "noise_share"] == 1.0
+    assert result.centres.empty
+
+
+# -- edge cases and config -------------------------------------------------------------------
+def test_nulls_everywhere_nobody_dropped(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    df = data[0].head(600).copy()
+    rng = np.random.default_rng(3)
+    for col in DEFAULT_FEATURES:
+        df.loc[rng.random(len(df)) < 0.3, col] = np.nan
+    df["cart_abandonment_rate"] = np.nan  # e.g. a shop without web tracking
+    result = run_clustering(df, {**FAST, "k_max": 5})
+    assert len(result.assignments) == len(df)
+    assert result.assignments.notna().all().all()
+    assert result.profiles["mean"].notna().all()
+
+
+def test_tiny_and_empty_inputs(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    tiny = run_clustering(data[0].head(3), {})
+    assert len(tiny.assignments) == 3 and tiny.k >= 1
+    empty = run_clustering(data[0].head(0), {})
+    assert empty.assignments.empty and list(empty.assignments.columns) == [
+        "person_id", "cluster_id", "cluster_name", "distance_to_centre"
+    ]  # fmt: skip
+
+
+def test_config_validation(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    with pytest.raises(ValueError, match="unknown clustering config"):
+        resolve_config({"algoritm": "kmeans"})
+    with pytest.raises(ValueError, match="algorithm"):
+        resolve_config({"algorithm": "spectral"})
+    cfg = resolve_config({"k": "auto", "sample_size": "5000", "features": "frequency, monetary"})
+    assert cfg.k is None and cfg.sample_size == 5_000
+    assert cfg.features == ("frequency", "monetary")
+    with pytest.raises(ValueError, match="unique"):
+        run_clustering(pd.concat([data[0].head(5), data[0].head(1)]), {})
+
+
+def test_assignment_ari_helper(base: ClusteringResult) -> None:
+    relabelled = base.assignments.assign(cluster_id=base.assignments["cluster_id"] + 10)
+    assert assignment_ari(base.assignments, relabelled) == 1.0
