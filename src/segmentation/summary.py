@@ -81,8 +81,53 @@ def build_summary(db_file: Path, project: Path, wall_seconds: float | None = Non
                 ["raw table", "raw", "staged", "rejected", "duplicates"], [list(r) for r in audit]
             ),
         ]
+        parts += ["", segment_summary_table(con)]
     finally:
         con.close()
     if wall_seconds is not None:
         parts += ["", f"Build wall time: {wall_seconds:.1f} s  (database: {db_file})"]
     return "\n".join(parts)
+
+
+def segment_summary_table(con: duckdb.DuckDBPyConnection) -> str:
+    """The segments as a table: members, share, revenue share, a few feature means."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'segmentation' and table_name = 'segment_summary'"
+    ).fetchone()[0]
+    if not exists:
+        return "No segment_summary yet."
+    rows = con.execute(
+        """
+        select
+            segment_type, segment, members, primary_members,
+            round(100 * share_of_audience, 1) as share_pct,
+            round(100 * coalesce(revenue_share, 0), 1) as revenue_pct,
+            round(mean_recency_days, 0) as recency_days,
+            round(mean_monetary, 2) as mean_monetary,
+            round(mean_engagement_score, 1) as engagement,
+            case
+                when share_of_audience < min_share then 'below min ' || (100 * min_share) || '%'
+                when share_of_audience > max_share then 'above max ' || (100 * max_share) || '%'
+                else ''
+            end as size_check,
+            as_of
+        from segmentation.segment_summary
+        order by priority
+        """
+    ).fetchall()
+    as_of = rows[0][-1] if rows else None
+    headers = [
+        "type",
+        "segment",
+        "members",
+        "primary",
+        "share %",
+        "revenue %",
+        "recency d",
+        "avg net rev",
+        "engagement",
+        "size check",
+    ]
+    body = [[None if v != v else v for v in row[:-1]] for row in rows]
+    return f"Segments as of {as_of}:\n" + _format_table(headers, body)
