@@ -50,8 +50,8 @@ DEFAULT_RECENCY_FEATURES: tuple[str, ...] = (
 # Mart columns that are profiled (mean / median / z-score per cluster) when present, on top
 # of the clustering features. They do not influence the clusters.
 DEFAULT_PROFILE_EXTRA: tuple[str, ...] = (
-    "frequency_365d",
-    "monetary_365d",
+    "frequency_window",
+    "monetary_window",
     "days_since_last_visit",
     "days_since_last_product_view",
     "days_since_last_email_open",
@@ -77,7 +77,9 @@ class ClusteringConfig:
     # per-column fill for nulls, overriding the rules (default 0 for everything else)
     fill_values: Mapping[str, float] = field(default_factory=dict)
     scaler: str = "standard"
-    profile_features: tuple[str, ...] | None = None  # None: features + DEFAULT_PROFILE_EXTRA
+    # extra columns profiled besides the features (no effect on clusters);
+    # None: the DEFAULT_PROFILE_EXTRA columns present in the frame
+    profile_features: tuple[str, ...] | None = None
     # --- algorithm ------------------------------------------------------------------------
     algorithm: str = "kmeans"
     k: int | None = None  # None: chosen by silhouette over k_min..k_max

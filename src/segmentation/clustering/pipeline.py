@@ -260,56 +260,60 @@ def _profile_stats(
     rows — for clustering features with the standard scaler that is the centre itself. The
     buyer z-score is the same among buyers only (frequency > 0, else recency not null):
     the cluster's buyers against all buyers; NaN when a cluster has none.
+    Column by column with ``bincount`` so that memory stays at about one extra matrix.
     """
+    n, p = raw.shape
+    cluster_ids, group = np.unique(labels, return_inverse=True)
+    g = len(cluster_ids)
+    sizes = np.bincount(group, minlength=g).astype(np.float64)
     fill = np.array([fill_value_for(c, raw[:, j], cfg) for j, c in enumerate(columns)])
     imputed = np.where(np.isnan(raw), fill, raw)
-    is_log = np.array([c in cfg.log_features for c in columns], dtype=bool)
-    prepared = imputed.copy()
-    prepared[:, is_log] = np.log1p(np.clip(prepared[:, is_log], 0.0, None))
-    mu, sd = prepared.mean(axis=0), prepared.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    standard = (prepared - mu) / sd
-
     buyers = _buyer_mask(raw, imputed, columns)
-    buyer_standard = np.full_like(prepared, np.nan)
-    if buyers.any():
-        bmu, bsd = prepared[buyers].mean(axis=0), prepared[buyers].std(axis=0)
-        bsd = np.where(bsd > 0, bsd, 1.0)
-        buyer_standard[buyers] = (prepared[buyers] - bmu) / bsd
+    buyer_sizes = np.bincount(group[buyers], minlength=g).astype(np.float64)
 
-    n = len(raw)
-    groups = pd.Series(labels, name="cluster_id")
-    means = pd.DataFrame(imputed, columns=columns).groupby(groups).mean()
-    medians = pd.DataFrame(imputed, columns=columns).groupby(groups).median()
-    nulls = pd.DataFrame(np.isnan(raw).astype(np.float64), columns=columns).groupby(groups).mean()
-    zs = pd.DataFrame(standard, columns=columns).groupby(groups).mean()
-    bzs = pd.DataFrame(buyer_standard, columns=columns).groupby(groups).mean()
-    sizes = groups.value_counts().sort_index()
+    def per_group(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        if mask is None:
+            return np.bincount(group, weights=values, minlength=g) / np.maximum(sizes, 1)
+        sums = np.bincount(group[mask], weights=values[mask], minlength=g)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(buyer_sizes > 0, sums / buyer_sizes, np.nan)
 
-    def long(wide: pd.DataFrame, name: str) -> pd.Series:
-        return wide.stack().rename(name)
+    stats = {k: np.empty((g, p)) for k in ("mean", "null_share", "z_score", "buyer_z_score")}
+    for j, column in enumerate(columns):
+        values = imputed[:, j]
+        stats["mean"][:, j] = per_group(values)
+        stats["null_share"][:, j] = per_group(np.isnan(raw[:, j]).astype(np.float64))
+        prepared = np.log1p(np.clip(values, 0.0, None)) if column in cfg.log_features else values
+        stats["z_score"][:, j] = _standardised_means(per_group(prepared), prepared)
+        if buyers.any():
+            stats["buyer_z_score"][:, j] = _standardised_means(
+                per_group(prepared, buyers), prepared[buyers]
+            )
+        else:
+            stats["buyer_z_score"][:, j] = np.nan
+    # medians: one cluster at a time over rows sorted by cluster
+    order = np.argsort(group, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
+    stats["median"] = np.vstack(
+        [np.median(imputed[order[bounds[c] : bounds[c + 1]]], axis=0) for c in range(g)]
+    ).reshape(g, p)
 
-    out = pd.concat(
-        [
-            long(means, "mean"),
-            long(medians, "median"),
-            long(nulls, "null_share"),
-            long(zs, "z_score"),
-            long(bzs, "buyer_z_score"),
-        ],
-        axis=1,
+    out = pd.DataFrame(
+        {
+            "cluster_id": np.repeat(cluster_ids.astype(np.int64), p),
+            "size": np.repeat(sizes.astype(np.int64), p),
+            "share": np.repeat(sizes / n, p),
+            "feature": pd.array(np.tile(np.array(columns, dtype=object), g), dtype="str"),
+            "is_clustering_feature": np.tile([c in cfg.features for c in columns], g),
+            **{k: v.reshape(-1) for k, v in stats.items()},
+        }
     )
-    out.index = out.index.set_names(["cluster_id", "feature"])
-    out = out.reset_index()
-    out["size"] = out["cluster_id"].map(sizes).astype(np.int64)
-    out["share"] = out["size"] / n
-    out["is_clustering_feature"] = out["feature"].isin(cfg.features)
-    order = {c: i for i, c in enumerate(columns)}
-    out["_pos"] = out["feature"].map(order)
-    out = out.sort_values(["cluster_id", "_pos"], kind="stable").drop(columns="_pos")
-    out["cluster_id"] = out["cluster_id"].astype(np.int64)
-    out["feature"] = out["feature"].astype("str")
-    return out.reset_index(drop=True)
+    return out
+
+
+def _standardised_means(group_means: np.ndarray, values: np.ndarray) -> np.ndarray:
+    sd = values.std()
+    return (group_means - values.mean()) / (sd if sd > 0 else 1.0)
 
 
 def _buyer_mask(raw: np.ndarray, imputed: np.ndarray, columns: list[str]) -> np.ndarray:

@@ -126,9 +126,9 @@ class FeatureTransformer:
         return (t - self.center) / self.scale
 
     def inverse_transform(self, x: np.ndarray) -> np.ndarray:
-        """Scaled space back to original units (log features via expm1)."""
+        """Scaled space back to original units (log features via expm1, floored at 0)."""
         t = np.asarray(x, dtype=np.float64) * self.scale + self.center
-        return np.where(self.is_log, np.expm1(t), t)
+        return np.where(self.is_log, np.maximum(np.expm1(t), 0.0), t)
 
     # -- persistence (in the centres table) --------------------------------------------
     def parameters(self) -> pd.DataFrame:

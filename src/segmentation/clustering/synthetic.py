@@ -55,8 +55,8 @@ def make_synthetic_features(
             "recency_days",
             "frequency",
             "monetary",
-            "frequency_365d",
-            "monetary_365d",
+            "frequency_window",
+            "monetary_window",
             "average_order_value",
             "discount_order_share",
             "tenure_days",
@@ -112,8 +112,8 @@ def make_synthetic_features(
         )
         cols["recency_days"][idx] = np.where(buyers, recency, np.nan)
         share_365 = np.where(recency < 365, rng.uniform(0.3, 1.0, m), 0.0)
-        cols["frequency_365d"][idx] = np.where(buyers, np.round(orders * share_365), 0.0)
-        cols["monetary_365d"][idx] = np.where(buyers, np.round(monetary * share_365, 2), 0.0)
+        cols["frequency_window"][idx] = np.where(buyers, np.round(orders * share_365), 0.0)
+        cols["monetary_window"][idx] = np.where(buyers, np.round(monetary * share_365, 2), 0.0)
         cols["tenure_days"][idx] = tenure
         cols["engagement_score"][idx] = np.round(rng.gamma(eng[0], eng[1], m), 3)
         emailed = rng.random(m) > 0.05

@@ -49,7 +49,7 @@ ranked as (
         -- the same change delivered twice counts once; on a conflict opted_out wins
         row_number() over (
             partition by customer_id, channel, changed_at, reject_reason
-            order by status desc, raw_record desc
+            order by status desc, consent_source asc
         ) as version_rank
     from validated
 

@@ -55,7 +55,7 @@ ranked as (
         *,
         row_number() over (
             partition by customer_id, reject_reason
-            order by updated_at desc nulls last, signup_at desc nulls last, raw_record desc
+            order by updated_at desc nulls last, signup_at desc nulls last, email asc, city asc
         ) as version_rank
     from validated
 

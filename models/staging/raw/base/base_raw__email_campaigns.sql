@@ -45,7 +45,7 @@ ranked as (
         *,
         row_number() over (
             partition by campaign_id, reject_reason
-            order by sent_at desc nulls last, raw_record desc
+            order by sent_at desc nulls last, campaign_name asc
         ) as version_rank
     from validated
 

@@ -51,7 +51,7 @@ ranked as (
         *,
         row_number() over (
             partition by event_id, reject_reason
-            order by received_at desc nulls last, raw_record desc
+            order by received_at desc nulls last, occurred_at desc, event_type asc
         ) as version_rank
     from validated
 

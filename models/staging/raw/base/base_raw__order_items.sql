@@ -47,7 +47,7 @@ ranked as (
         *,
         row_number() over (
             partition by order_id, line_number, reject_reason
-            order by raw_record desc
+            order by quantity desc, unit_price desc, product_id asc
         ) as version_rank
     from validated
 

@@ -50,7 +50,7 @@ ranked as (
         *,
         row_number() over (
             partition by order_id, reject_reason
-            order by updated_at desc nulls last, raw_record desc
+            order by updated_at desc nulls last, status asc, ordered_at desc
         ) as version_rank
     from validated
 

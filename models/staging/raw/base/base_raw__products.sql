@@ -50,7 +50,7 @@ ranked as (
         *,
         row_number() over (
             partition by product_id, reject_reason
-            order by updated_at desc nulls last, raw_record desc
+            order by updated_at desc nulls last, price desc, product_name asc
         ) as version_rank
     from validated
 

@@ -55,7 +55,7 @@ ranked as (
         *,
         row_number() over (
             partition by event_id, reject_reason
-            order by received_at desc nulls last, raw_record desc
+            order by received_at desc nulls last, occurred_at desc, event_type asc, page_url asc
         ) as version_rank
     from validated
 
