@@ -173,3 +173,8 @@
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {% endmacro %}
+
+{#- The segment name of a cluster: 'Cluster 3: High spend · frequent'. -#}
+{% macro cluster_segment_name(id_column, name_column) -%}
+    'Cluster ' || cast({{ id_column }} as varchar) || ': ' || {{ name_column }}
+{%- endmacro %}

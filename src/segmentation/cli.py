@@ -98,6 +98,15 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from segmentation.report import write_report
+
+    project = proj.project_dir()
+    page = write_report(proj.db_path(project), Path(args.out))
+    print(f"wrote {page} and its charts")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segmentation", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print what the last build holds")
     summary.set_defaults(func=_cmd_summary)
+
+    report = commands.add_parser("report", help="PNG charts and an HTML page from the warehouse")
+    report.add_argument("--out", default="reports", help="output folder (default reports/)")
+    report.set_defaults(func=_cmd_report)
     return parser
 
 

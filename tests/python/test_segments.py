@@ -100,7 +100,9 @@ def _expected_memberships(features: pd.DataFrame) -> pd.DataFrame:
 def test_membership_equals_an_independent_pandas_evaluation(generated_build: Build) -> None:
     features = generated_build.query("select * from segmentation.customer_features")
     expected = _expected_memberships(features)
-    actual = generated_build.query("select person_id, segment from segmentation.customer_segments")
+    actual = generated_build.query(
+        "select person_id, segment from segmentation.customer_segments where segment_type <> 'cluster'"
+    )
     expected_pairs = set(map(tuple, expected.to_numpy()))
     actual_pairs = set(map(tuple, actual.to_numpy()))
     assert actual_pairs == expected_pairs, (
@@ -115,6 +117,16 @@ def test_membership_equals_an_independent_pandas_evaluation(generated_build: Bui
         "Champions",
     ):
         assert sizes.get(segment, 0) > 0, segment
+
+    # clusters are segments too: one per person, named 'Cluster <id>: <name>'
+    clusters = generated_build.query(
+        "select person_id, 'Cluster ' || cluster_id || ': ' || cluster_name as segment "
+        "from segmentation.customer_clusters"
+    )
+    cluster_rows = generated_build.query(
+        "select person_id, segment from segmentation.customer_segments where segment_type = 'cluster'"
+    )
+    assert set(map(tuple, clusters.to_numpy())) == set(map(tuple, cluster_rows.to_numpy()))
 
     # primary = lowest priority number among a person's segments
     priorities = generated_build.query(

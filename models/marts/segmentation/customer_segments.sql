@@ -8,9 +8,40 @@ features as (
 
 ),
 
-memberships as (
+rule_memberships as (
 
     {{ compile_segment_memberships('features') }}
+
+),
+
+{% if var('enable_clustering', true) %}
+    clusters as (
+
+        select * from {{ ref('customer_clusters') }}
+
+    ),
+
+    cluster_memberships as (
+
+        -- clusters are segments too (type cluster), below every rule segment in priority
+        select
+            person_id,
+            'cluster' as segment_type,
+            {{ cluster_segment_name('cluster_id', 'cluster_name') }} as segment,
+            cast(null as varchar) as parent_segment,
+            cast(400 + cluster_id as integer) as priority
+        from clusters
+
+    ),
+{% endif %}
+
+memberships as (
+
+    select * from rule_memberships
+    {% if var('enable_clustering', true) %}
+        union all
+        select * from cluster_memberships
+    {% endif %}
 
 ),
 
