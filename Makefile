@@ -9,7 +9,7 @@ ONLINE_RETAIL ?= ../shared/datasets/online_retail/online_retail.parquet
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup run test lint run-online-retail bench-generate docs clean
+.PHONY: setup run test lint run-online-retail bench bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -38,6 +38,13 @@ run-online-retail: setup
 	$(BIN)/segmentation import online-retail $(ONLINE_RETAIL) --out data/online_retail/raw
 	SEGMENTATION_RAW_DIR=data/online_retail/raw SEGMENTATION_DB_PATH=data/online_retail.duckdb \
 		$(BIN)/segmentation run --as-of "2011-12-10 00:00:00"
+
+## make bench SIZE=10k|100k|1m: generate, full dbt build, peak memory, floor comparison (JSON + table)
+bench: setup
+	$(BIN)/python bench/run_bench.py --size $(or $(SIZE),100k)
+
+report: setup
+	$(BIN)/segmentation report --out reports
 
 bench-generate: setup
 	$(BIN)/python bench/bench_generate.py --customers $(or $(CUSTOMERS),100000)
