@@ -149,7 +149,7 @@
         {{ sql_string(d.parent) if d.parent else 'cast(null as varchar)' }} as parent_segment,
         {{ sql_string(d.description) }} as description,
         {{ sql_string(d.condition) }} as condition_sql,
-        {{ sql_string(d.owner) }} as owner,
+        {{ sql_string(d.owner) }} as segment_owner,
         cast({{ d.priority }} as integer) as priority,
         cast({{ d.min_share }} as double) as min_share,
         cast({{ d.max_share }} as double) as max_share

@@ -101,7 +101,8 @@ def test_membership_equals_an_independent_pandas_evaluation(generated_build: Bui
     features = generated_build.query("select * from segmentation.customer_features")
     expected = _expected_memberships(features)
     actual = generated_build.query(
-        "select person_id, segment from segmentation.customer_segments where segment_type <> 'cluster'"
+        "select person_id, segment from segmentation.customer_segments "
+        "where segment_type <> 'cluster'"
     )
     expected_pairs = set(map(tuple, expected.to_numpy()))
     actual_pairs = set(map(tuple, actual.to_numpy()))
@@ -124,7 +125,8 @@ def test_membership_equals_an_independent_pandas_evaluation(generated_build: Bui
         "from segmentation.customer_clusters"
     )
     cluster_rows = generated_build.query(
-        "select person_id, segment from segmentation.customer_segments where segment_type = 'cluster'"
+        "select person_id, segment from segmentation.customer_segments "
+        "where segment_type = 'cluster'"
     )
     assert set(map(tuple, clusters.to_numpy())) == set(map(tuple, cluster_rows.to_numpy()))
 

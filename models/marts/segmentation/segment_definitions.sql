@@ -21,10 +21,10 @@ definitions as (
             {{ cluster_segment_name('cluster_id', 'cluster_name') }} as segment,
             'cluster' as segment_type,
             cast(null as varchar) as parent_segment,
-            'Found by ' || algorithm || ' clustering of customer_features; named from its profile.'
-            as description,
+            'Found by ' || algorithm || ' clustering of customer_features, named from its profile'
+                as description,
             'person_id in segmentation.customer_clusters with this cluster_id' as condition_sql,
-            'analytics' as owner,
+            'analytics' as segment_owner,
             cast(400 + cluster_id as integer) as priority,
             cast({{ var('segment_default_min_share', 0.01) }} as double) as min_share,
             cast({{ var('segment_default_max_share', 1.0) }} as double) as max_share

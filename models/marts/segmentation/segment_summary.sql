@@ -62,7 +62,7 @@ final as (
         definitions.segment_type,
         definitions.parent_segment,
         definitions.description,
-        definitions.owner,
+        definitions.segment_owner,
 
         -- numerics
         definitions.priority,
