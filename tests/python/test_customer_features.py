@@ -14,30 +14,10 @@ import pytest
 from segmentation.contract import SCHEMAS
 
 from conftest import TEST_AS_OF, Build, build
+from independent import orders_with_net, people, valid_rows
 
 AS_OF = pd.Timestamp(TEST_AS_OF)
 DAY = pd.Timedelta(days=1)
-
-
-def _valid(
-    raw_dir: Path, table: str, key: list[str], broken: pd.DataFrame, order: str
-) -> pd.DataFrame:
-    """Rows of a raw table minus planted bad rows, latest version per key (pandas only)."""
-    frame = pd.read_parquet(raw_dir / f"{table}.parquet").dropna(subset=key)
-    bad = set(broken.loc[broken.table_name == table, "record_key"].dropna())
-    record_key = (
-        frame[key[0]] if len(key) == 1 else frame.order_id + "-" + frame.line_number.astype(str)
-    )
-    frame = frame[~record_key.isin(bad)]
-    return frame.sort_values(order).drop_duplicates(key, keep="last") if order else frame
-
-
-def _people(raw_dir: Path, broken: pd.DataFrame) -> pd.Series:
-    """customer_id -> person_id by normalised e-mail, written again in pandas."""
-    customers = _valid(raw_dir, "customers", ["customer_id"], broken, "updated_at")
-    email = customers.email.str.strip().str.lower().replace("", np.nan)
-    anchor = customers.customer_id.groupby(email).transform("min")
-    return pd.Series(anchor.fillna(customers.customer_id).values, index=customers.customer_id)
 
 
 def _score(values: pd.Series, ascending: bool) -> pd.Series:
@@ -46,22 +26,8 @@ def _score(values: pd.Series, ascending: bool) -> pd.Series:
 
 
 def _expected_rfm(raw_dir: Path, broken: pd.DataFrame) -> pd.DataFrame:
-    people = _people(raw_dir, broken)
-    orders = _valid(raw_dir, "orders", ["order_id"], broken, "updated_at")
-    items = _valid(raw_dir, "order_items", ["order_id", "line_number"], broken, "")
-    items = items.drop_duplicates(["order_id", "line_number"])
-    value = items.quantity.astype(float) * items.unit_price.astype(float)
-    discount = items.discount.fillna(0).astype(float)
-    items = items.assign(
-        sold=(value - discount).where(items.quantity > 0, 0.0),
-        refund=(-value - discount).where(items.quantity < 0, 0.0),
-    )
-    orders = orders.join(items.groupby("order_id")[["sold", "refund"]].sum(), on="order_id")
-    orders = orders.fillna({"sold": 0.0, "refund": 0.0})
-    completed = orders.status == "completed"
-    orders["net"] = orders.sold.where(completed, 0.0) - orders.refund
-    orders["completed"] = completed
-    orders["person_id"] = orders.customer_id.map(people)
+    orders = orders_with_net(raw_dir, broken)
+    orders["person_id"] = orders.customer_id.map(people(raw_dir, broken))
     orders = orders.dropna(subset=["person_id"])
     per_person = orders.groupby("person_id").agg(
         frequency=("completed", "sum"),
@@ -107,13 +73,13 @@ def test_rfm_matches_an_independent_pandas_computation(
     assert shares.between(0.15, 0.25).all(), shares
 
 
-def _resolved_web_events(raw_dir: Path, broken: pd.DataFrame, people: pd.Series) -> pd.DataFrame:
-    web = _valid(raw_dir, "web_events", ["event_id"], broken, "received_at")
+def _resolved_web_events(raw_dir: Path, broken: pd.DataFrame, person_of: pd.Series) -> pd.DataFrame:
+    web = valid_rows(raw_dir, "web_events", ["event_id"], broken, "received_at")
     web = web.assign(visitor=web.anonymous_id.fillna("customer:" + web.customer_id.fillna("")))
     web = web.sort_values(["visitor", "occurred_at", "event_id"])
     later = web.groupby("visitor").customer_id.bfill()
     earlier = web.groupby("visitor").customer_id.ffill()
-    web["person_id"] = web.customer_id.fillna(later).fillna(earlier).map(people)
+    web["person_id"] = web.customer_id.fillna(later).fillna(earlier).map(person_of)
     return web.dropna(subset=["person_id"])
 
 
@@ -122,11 +88,11 @@ def test_engagement_matches_an_independent_pandas_computation(
 ) -> None:
     broken = truth["broken_rows"]
     raw_dir = generated_build.raw_dir
-    people = _people(raw_dir, broken)
+    person_of = people(raw_dir, broken)
     weights = pd.read_csv(Path(__file__).parents[2] / "seeds" / "engagement_weights.csv")
-    email = _valid(raw_dir, "email_events", ["event_id"], broken, "received_at")
-    email = email.assign(person_id=email.customer_id.map(people), event_source="email")
-    web = _resolved_web_events(raw_dir, broken, people).assign(event_source="web")
+    email = valid_rows(raw_dir, "email_events", ["event_id"], broken, "received_at")
+    email = email.assign(person_id=email.customer_id.map(person_of), event_source="email")
+    web = _resolved_web_events(raw_dir, broken, person_of).assign(event_source="web")
     events = pd.concat([email, web])[["person_id", "event_source", "event_type", "occurred_at"]]
     events = events.dropna(subset=["person_id"]).merge(weights, on=["event_source", "event_type"])
     age_days = (AS_OF - events.occurred_at) / DAY

@@ -12,6 +12,7 @@ import pytest
 from segmentation.contract import TABLES
 
 from conftest import Build, build
+from independent import orders_with_net
 
 KEY_COLUMNS = {
     "customers": ["customer_id"],
@@ -156,24 +157,7 @@ def test_each_planted_bad_row_is_quarantined_with_its_reason(
 
 def _independent_net_revenue(raw_dir: Path, broken: pd.DataFrame) -> pd.Series:
     """Net revenue per customer_id straight from the raw files, in pandas."""
-    bad = broken.dropna(subset=["record_key"])
-    orders = pd.read_parquet(raw_dir / "orders.parquet").dropna(subset=["order_id"])
-    orders = orders[~orders.order_id.isin(bad.loc[bad.table_name == "orders", "record_key"])]
-    orders = orders.sort_values("updated_at").drop_duplicates("order_id", keep="last")
-    items = pd.read_parquet(raw_dir / "order_items.parquet").dropna(subset=["order_id"])
-    item_key = items.order_id + "-" + items.line_number.astype(str)
-    items = items[~item_key.isin(bad.loc[bad.table_name == "order_items", "record_key"])]
-    items = items.drop_duplicates(["order_id", "line_number"])
-    value = items.quantity.astype(float) * items.unit_price.astype(float)
-    discount = items.discount.fillna(0).astype(float)
-    items = items.assign(
-        sold=(value - discount).where(items.quantity > 0, 0.0),
-        refund=(-value - discount).where(items.quantity < 0, 0.0),
-    )
-    per_order = items.groupby("order_id")[["sold", "refund"]].sum()
-    orders = orders.join(per_order, on="order_id").fillna({"sold": 0.0, "refund": 0.0})
-    orders["net"] = orders.sold.where(orders.status == "completed", 0.0) - orders.refund
-    return orders.groupby("customer_id")["net"].sum()
+    return orders_with_net(raw_dir, broken).groupby("customer_id")["net"].sum()
 
 
 def test_net_revenue_per_customer_matches_pandas(

@@ -1,9 +1,25 @@
 -- one row per consent change (customer, channel, changed_at)
 with
 
-base as (
+valid_rows as (
 
     select * from {{ ref('base_raw__consents') }}
+    where reject_reason is null
+
+),
+
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        -- the same change delivered twice counts once; on a conflict opted_out wins
+        row_number() over (
+            partition by customer_id, channel, changed_at
+            order by status desc, consent_source asc
+        ) as version_rank
+    from valid_rows
 
 ),
 
@@ -20,8 +36,8 @@ current_rows as (
 
         -- timestamps
         changed_at
-    from base
-    where reject_reason is null and version_rank = 1
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -1,9 +1,24 @@
 -- one row per e-mail campaign
 with
 
-base as (
+valid_rows as (
 
     select * from {{ ref('base_raw__email_campaigns') }}
+    where reject_reason is null
+
+),
+
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        row_number() over (
+            partition by campaign_id
+            order by sent_at desc nulls last, campaign_name asc
+        ) as version_rank
+    from valid_rows
 
 ),
 
@@ -19,8 +34,8 @@ current_rows as (
 
         -- timestamps
         sent_at
-    from base
-    where reject_reason is null and version_rank = 1
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -1,9 +1,24 @@
 -- one row per e-mail event: duplicates collapsed, latest delivery wins
 with
 
-base as (
+valid_rows as (
 
     select * from {{ ref('base_raw__email_events') }}
+    where reject_reason is null
+
+),
+
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by received_at desc nulls last, occurred_at desc, event_type asc
+        ) as version_rank
+    from valid_rows
 
 ),
 
@@ -21,8 +36,8 @@ current_rows as (
         -- timestamps
         occurred_at,
         received_at
-    from base
-    where reject_reason is null and version_rank = 1
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -1,9 +1,24 @@
 -- one row per order line (order_id, line_number)
 with
 
-base as (
+valid_rows as (
 
     select * from {{ ref('base_raw__order_items') }}
+    where reject_reason is null
+
+),
+
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        row_number() over (
+            partition by order_id, line_number
+            order by quantity desc, unit_price desc, product_id asc
+        ) as version_rank
+    from valid_rows
 
 ),
 
@@ -22,8 +37,8 @@ current_rows as (
 
         -- booleans
         quantity < 0 as is_return_line
-    from base
-    where reject_reason is null and version_rank = 1
+    from ranked
+    where version_rank = 1
 
 )
 

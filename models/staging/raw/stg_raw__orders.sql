@@ -1,9 +1,24 @@
 -- one row per order: the latest valid version
 with
 
-base as (
+valid_rows as (
 
     select * from {{ ref('base_raw__orders') }}
+    where reject_reason is null
+
+),
+
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by updated_at desc nulls last, status asc, ordered_at desc
+        ) as version_rank
+    from valid_rows
 
 ),
 
@@ -21,8 +36,8 @@ current_rows as (
         -- timestamps
         ordered_at,
         updated_at
-    from base
-    where reject_reason is null and version_rank = 1
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -1,9 +1,24 @@
 -- one row per product: the latest valid version
 with
 
-base as (
+valid_rows as (
 
     select * from {{ ref('base_raw__products') }}
+    where reject_reason is null
+
+),
+
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        row_number() over (
+            partition by product_id
+            order by updated_at desc nulls last, price desc, product_name asc
+        ) as version_rank
+    from valid_rows
 
 ),
 
@@ -23,8 +38,8 @@ current_rows as (
 
         -- timestamps
         updated_at
-    from base
-    where reject_reason is null and version_rank = 1
+    from ranked
+    where version_rank = 1
 
 )
 

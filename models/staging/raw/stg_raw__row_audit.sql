@@ -6,18 +6,44 @@
 
 with
 
-unioned as (
+checked_counts as (
 
     {% for table_name in checked_tables %}
         select
             '{{ table_name }}' as source_table,
             cast(count(*) as bigint) as raw_rows,
-            sum(case when reject_reason is null and version_rank = 1 then 1 else 0 end) as staged_rows,
-            sum(case when reject_reason is not null then 1 else 0 end) as rejected_rows,
-            sum(case when reject_reason is null and version_rank > 1 then 1 else 0 end) as duplicate_rows
+            sum(case when reject_reason is null then 1 else 0 end) as valid_rows,
+            sum(case when reject_reason is not null then 1 else 0 end) as rejected_rows
         from {{ ref('base_raw__' ~ table_name) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
+
+),
+
+staged_counts as (
+
+    {% for table_name in checked_tables %}
+        select
+            '{{ table_name }}' as source_table,
+            cast(count(*) as bigint) as staged_rows
+        from {{ ref('stg_raw__' ~ table_name) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+unioned as (
+
+    select
+        checked_counts.source_table,
+        checked_counts.raw_rows,
+        staged_counts.staged_rows,
+        checked_counts.rejected_rows,
+        -- valid rows that are older versions or repeated deliveries of a staged key
+        checked_counts.valid_rows - staged_counts.staged_rows as duplicate_rows
+    from checked_counts
+    inner join staged_counts
+        on checked_counts.source_table = staged_counts.source_table
 
 ),
 

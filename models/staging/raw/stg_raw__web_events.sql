@@ -1,9 +1,24 @@
 -- one row per web event: duplicates collapsed, latest delivery wins
 with
 
-base as (
+valid_rows as (
 
     select * from {{ ref('base_raw__web_events') }}
+    where reject_reason is null
+
+),
+
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by received_at desc nulls last, occurred_at desc, event_type asc, page_url asc
+        ) as version_rank
+    from valid_rows
 
 ),
 
@@ -23,8 +38,8 @@ current_rows as (
         -- timestamps
         occurred_at,
         received_at
-    from base
-    where reject_reason is null and version_rank = 1
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -1,4 +1,4 @@
--- every raw consent change, typed, with its contract check and duplicate rank
+-- every raw consent change, typed, with its contract check
 with
 
 source as (
@@ -40,19 +40,6 @@ validated as (
         end as reject_reason
     from renamed
 
-),
-
-ranked as (
-
-    select
-        *,
-        -- the same change delivered twice counts once; on a conflict opted_out wins
-        row_number() over (
-            partition by customer_id, channel, changed_at, reject_reason
-            order by status desc, consent_source asc
-        ) as version_rank
-    from validated
-
 )
 
-select * from ranked
+select * from validated

@@ -1,4 +1,4 @@
--- every raw customer row, typed, with its contract check and version rank
+-- every raw customer row, typed, with its contract check
 with
 
 source as (
@@ -47,18 +47,6 @@ validated as (
         end as reject_reason
     from renamed
 
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id, reject_reason
-            order by updated_at desc nulls last, signup_at desc nulls last, email asc, city asc
-        ) as version_rank
-    from validated
-
 )
 
-select * from ranked
+select * from validated

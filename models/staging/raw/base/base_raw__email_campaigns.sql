@@ -1,4 +1,4 @@
--- every raw e-mail campaign row, typed, with its contract check and version rank
+-- every raw e-mail campaign row, typed, with its contract check
 with
 
 source as (
@@ -37,18 +37,6 @@ validated as (
         end as reject_reason
     from renamed
 
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by campaign_id, reject_reason
-            order by sent_at desc nulls last, campaign_name asc
-        ) as version_rank
-    from validated
-
 )
 
-select * from ranked
+select * from validated

@@ -1,4 +1,4 @@
--- every raw e-mail event delivery, typed, with its contract check and version rank
+-- every raw e-mail event delivery, typed, with its contract check
 with
 
 source as (
@@ -43,18 +43,6 @@ validated as (
         end as reject_reason
     from renamed
 
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by event_id, reject_reason
-            order by received_at desc nulls last, occurred_at desc, event_type asc
-        ) as version_rank
-    from validated
-
 )
 
-select * from ranked
+select * from validated

@@ -1,4 +1,4 @@
--- every raw order line, typed, with its contract check and version rank
+-- every raw order line, typed, with its contract check
 with
 
 source as (
@@ -39,18 +39,6 @@ validated as (
         end as reject_reason
     from renamed
 
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by order_id, line_number, reject_reason
-            order by quantity desc, unit_price desc, product_id asc
-        ) as version_rank
-    from validated
-
 )
 
-select * from ranked
+select * from validated

@@ -1,4 +1,4 @@
--- every raw product row, typed, with its contract check and version rank
+-- every raw product row, typed, with its contract check
 with
 
 source as (
@@ -42,18 +42,6 @@ validated as (
         end as reject_reason
     from renamed
 
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by product_id, reject_reason
-            order by updated_at desc nulls last, price desc, product_name asc
-        ) as version_rank
-    from validated
-
 )
 
-select * from ranked
+select * from validated

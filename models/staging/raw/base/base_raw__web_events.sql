@@ -1,4 +1,4 @@
--- every raw web event delivery, typed, with its contract check and version rank
+-- every raw web event delivery, typed, with its contract check
 with
 
 source as (
@@ -47,18 +47,6 @@ validated as (
         end as reject_reason
     from renamed
 
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by event_id, reject_reason
-            order by received_at desc nulls last, occurred_at desc, event_type asc, page_url asc
-        ) as version_rank
-    from validated
-
 )
 
-select * from ranked
+select * from validated
