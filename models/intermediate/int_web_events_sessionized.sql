@@ -22,30 +22,47 @@ visitors as (
 
 ),
 
+first_identification as (
+
+    select
+        visitor_id,
+        min(occurred_at) as identified_at
+    from visitors
+    where customer_id is not null
+    group by visitor_id
+
+),
+
+visitor_identities as (
+
+    -- the first identity a visitor reveals: their anonymous events, before and after, belong
+    -- to it (aggregates, not a window over every event, keep this linear at scale)
+    select
+        visitors.visitor_id,
+        min(visitors.customer_id) as identified_customer_id
+    from visitors
+    inner join first_identification
+        on
+            visitors.visitor_id = first_identification.visitor_id
+            and visitors.occurred_at = first_identification.identified_at
+    where visitors.customer_id is not null
+    group by visitors.visitor_id
+
+),
+
 identified as (
 
     select
-        *,
-        -- anonymous events belong to whoever the visitor later identifies as,
-        -- else to the last identity seen before them
-        coalesce(
-            customer_id,
-            {{ first_value_ignore_nulls('customer_id') }} over (
-                partition by visitor_id
-                order by occurred_at, event_id
-                rows between current row and unbounded following
-            ),
-            {{ last_value_ignore_nulls('customer_id') }} over (
-                partition by visitor_id
-                order by occurred_at, event_id
-                rows between unbounded preceding and current row
-            )
-        ) as resolved_customer_id,
-        lag(occurred_at) over (
-            partition by visitor_id
-            order by occurred_at, event_id
+        visitors.*,
+        coalesce(visitors.customer_id, visitor_identities.identified_customer_id)
+            as resolved_customer_id,
+        lag(visitors.occurred_at) over (
+            partition by visitors.visitor_id
+            order by visitors.occurred_at, visitors.event_id
         ) as previous_occurred_at
     from visitors
+    left join visitor_identities
+        on visitors.visitor_id = visitor_identities.visitor_id
 
 ),
 

@@ -74,13 +74,16 @@ def test_rfm_matches_an_independent_pandas_computation(
 
 
 def _resolved_web_events(raw_dir: Path, broken: pd.DataFrame, person_of: pd.Series) -> pd.DataFrame:
+    """Web events with their person: an anonymous event takes the first identity its visitor
+    reveals (earliest identified event; the smallest customer id on a tie)."""
     web = valid_rows(raw_dir, "web_events", ["event_id"], broken, "received_at")
     web = web.assign(visitor=web.anonymous_id.fillna("customer:" + web.customer_id.fillna("")))
-    web = web.sort_values(["visitor", "occurred_at", "event_id"])
-    later = web.groupby("visitor").customer_id.bfill()
-    earlier = web.groupby("visitor").customer_id.ffill()
-    web["person_id"] = web.customer_id.fillna(later).fillna(earlier).map(person_of)
-    return web.dropna(subset=["person_id"])
+    known = web.dropna(subset=["customer_id"]).sort_values(
+        ["visitor", "occurred_at", "customer_id"]
+    )
+    first_identity = known.drop_duplicates("visitor").set_index("visitor").customer_id
+    resolved = web.customer_id.fillna(web.visitor.map(first_identity))
+    return web.assign(person_id=resolved.map(person_of)).dropna(subset=["person_id"])
 
 
 def test_engagement_matches_an_independent_pandas_computation(
