@@ -292,3 +292,43 @@ def test_online_retail_everyone_gets_rfm_and_lifecycle(online_retail_build: Buil
         con.close()
     print("\n" + table)
     assert "Champions" in table and "Prospect" in table
+
+
+@pytest.mark.slow
+def test_a_second_lifecycle_stage_fails(generated_build: Build, tmp_path: Path) -> None:
+    db_copy = tmp_path / "copy.duckdb"
+    shutil.copy(generated_build.db_path, db_copy)
+    extra = [{"name": "Everyone Active", "type": "lifecycle", "condition": "true", "priority": 600}]
+    result = _dbt(
+        ["build", "--select", "customer_segments"],
+        generated_build,
+        tmp_path,
+        db_path=db_copy,
+        extra_segment_definitions=extra,
+    )
+    assert result.returncode != 0
+    assert "Failure in test every_person_has_one_lifecycle_stage" in result.stdout
+
+
+def test_a_member_unknown_to_dim_customers_fails(generated_build: Build, tmp_path: Path) -> None:
+    import duckdb
+
+    db_copy = tmp_path / "copy.duckdb"
+    shutil.copy(generated_build.db_path, db_copy)
+    con = duckdb.connect(str(db_copy))
+    try:
+        con.execute(
+            "insert into segmentation.customer_segments "
+            "select 'ghost', segment_type, segment, parent_segment, priority, false, as_of, "
+            "computed_at from segmentation.customer_segments where is_primary limit 1"
+        )
+    finally:
+        con.close()
+    result = _dbt(
+        ["test", "--select", "test_name:membership_reconciles"],
+        generated_build,
+        tmp_path,
+        db_path=db_copy,
+    )
+    assert result.returncode != 0
+    assert "Failure in test membership_reconciles_customer_segments" in result.stdout
