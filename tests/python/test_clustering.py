@@ -63,13 +63,13 @@ def test_prepare_imputes_logs_and_scales(data: tuple[pd.DataFrame, pd.Series]) -
     assert np.isfinite(x).all()
     np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-9)
     np.testing.assert_allclose(x.std(axis=0), 1.0, atol=1e-9)
-    # never bought: recency = max observed + 1; money, rates: 0
+    # never bought: recency = max observed + 1; money, shares: 0
     imputed = pd.DataFrame(transformer.imputed(df), columns=names)
     never = df["recency_days"].isna().to_numpy()
     assert never.any()
     assert (imputed.loc[never, "recency_days"] == df["recency_days"].max() + 1).all()
     assert (imputed.loc[never, "monetary"] == 0).all()
-    assert (imputed["email_open_rate_90d"].loc[df["email_open_rate_90d"].isna()] == 0).all()
+    assert (imputed.loc[never, "discount_order_share"] == 0).all()
     # the transformer maps back to original units
     back = transformer.inverse_transform(x)
     np.testing.assert_allclose(back, imputed.to_numpy(), rtol=1e-9, atol=1e-6)

@@ -23,6 +23,7 @@ from segmentation.clustering.pipeline import ClusteringResult, run_clustering
 _LOCK = threading.Lock()
 _CACHE: dict[str, ClusteringResult] = {}
 
+
 def config_from_dbt(dbt: Any) -> dict[str, Any]:
     """The clustering settings in the model's meta (python_models/_python_models.yml, where
     they come from vars); empty values fall back to the package defaults."""

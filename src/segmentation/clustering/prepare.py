@@ -128,7 +128,10 @@ class FeatureTransformer:
     def inverse_transform(self, x: np.ndarray) -> np.ndarray:
         """Scaled space back to original units (log features via expm1, floored at 0)."""
         t = np.asarray(x, dtype=np.float64) * self.scale + self.center
-        return np.where(self.is_log, np.maximum(np.expm1(t), 0.0), t)
+        # expm1 on the log columns only: a linear column (e.g. recency in days) can exceed
+        # exp's range, and np.where would evaluate it everywhere
+        t[..., self.is_log] = np.maximum(np.expm1(t[..., self.is_log]), 0.0)
+        return t
 
     # -- persistence (in the centres table) --------------------------------------------
     def parameters(self) -> pd.DataFrame:

@@ -57,7 +57,8 @@ def previous_in_current_space(
             np.float64
         )
         prev_log = params["is_log"].astype(bool).to_numpy()
-        raw = np.where(prev_log, np.expm1(t), t)
+        raw = t.copy()
+        raw[:, prev_log] = np.expm1(t[:, prev_log])  # only the log columns: no overflow
         cur_log = current.is_log[shared]
         t_cur = np.where(cur_log, np.log1p(np.clip(raw, 0.0, None)), raw)
         values = (t_cur - current.center[shared]) / current.scale[shared]

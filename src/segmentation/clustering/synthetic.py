@@ -61,6 +61,8 @@ def make_synthetic_features(
             "discount_order_share",
             "tenure_days",
             "engagement_score",
+            "email_engagement_score",
+            "first_to_last_purchase_days",
             "email_open_rate_90d",
             "email_click_rate_90d",
             "days_since_last_visit",
@@ -111,6 +113,11 @@ def make_synthetic_features(
             buyers, np.round(rng.beta(*disc, m) * orders) / np.maximum(orders, 1), np.nan
         )
         cols["recency_days"][idx] = np.where(buyers, recency, np.nan)
+        # first to last order: 0 for a single order, part of the active span for repeat buyers
+        span = np.floor(np.maximum(tenure - recency, 0) * rng.uniform(0.3, 1.0, m))
+        cols["first_to_last_purchase_days"][idx] = np.where(
+            buyers, np.where(orders > 1, span, 0.0), np.nan
+        )
         share_365 = np.where(recency < 365, rng.uniform(0.3, 1.0, m), 0.0)
         cols["frequency_window"][idx] = np.where(buyers, np.round(orders * share_365), 0.0)
         cols["monetary_window"][idx] = np.where(buyers, np.round(monetary * share_365, 2), 0.0)
@@ -119,6 +126,9 @@ def make_synthetic_features(
         emailed = rng.random(m) > 0.05
         opens = rng.beta(*open_ab, m)
         cols["email_open_rate_90d"][idx] = np.where(emailed, np.round(opens, 3), np.nan)
+        cols["email_engagement_score"][idx] = np.where(
+            emailed, np.round(cols["engagement_score"][idx] * opens, 3), 0.0
+        )
         cols["email_click_rate_90d"][idx] = np.where(
             emailed, np.round(opens * rng.beta(*click_ab, m), 3), np.nan
         )
