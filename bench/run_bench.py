@@ -95,7 +95,7 @@ def machine() -> dict[str, object]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
-        "memory_limit": os.environ.get("SEGMENTATION_MEMORY_LIMIT", "6GB"),
+        "memory_limit": os.environ.get("SEGMENTATION_MEMORY_LIMIT", "4GB"),
         "threads": os.environ.get("SEGMENTATION_THREADS", "2"),
     }
 
