@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.project import dbt_executable
+
 PROJECT = Path(__file__).resolve().parents[1]
 SIZES = {"10k": 10_000, "50k": 50_000, "100k": 100_000, "1m": 1_000_000}
 END = datetime(2026, 11, 20, 12, 0, 0)
@@ -128,7 +130,7 @@ def dbt_build(raw: Path, db: Path, work: Path) -> tuple[float, int, int]:
         DBT_PROFILES_DIR=str(PROJECT),
     )
     command = [
-        str(Path(sys.executable).parent / "dbt"),
+        dbt_executable(),
         "build",
         "--vars",
         json.dumps({"as_of": AS_OF}),

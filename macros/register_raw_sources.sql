@@ -66,3 +66,12 @@
     {%- endfor -%}
     {{ return('') }}
 {% endmacro %}
+
+{#- The tables of the raw contract, each with a base_raw__ and a stg_raw__ model
+    (the quarantine and the row audit union over them). -#}
+{% macro raw_tables() -%}
+    {{ return([
+        'customers', 'products', 'orders', 'order_items',
+        'web_events', 'email_events', 'email_campaigns', 'consents',
+    ]) }}
+{%- endmacro %}

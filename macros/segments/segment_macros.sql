@@ -89,19 +89,7 @@
         {%- endfor -%}
     {%- endfor -%}
     {%- for d in definitions if d.parent -%}
-        {%- set label = "Segment definition '" ~ d.name ~ "'" -%}
-        {%- if d.parent not in by_name -%}
-            {{ exceptions.raise_compiler_error(label ~ ": unknown parent '" ~ d.parent ~ "'") }}
-        {%- endif -%}
-        {%- set seen = [d.name] -%}
-        {%- set state = {'current': by_name[d.parent]} -%}
-        {%- for _ in range(definitions | length + 1) if state.current -%}
-            {%- if state.current.name in seen -%}
-                {{ exceptions.raise_compiler_error(label ~ ": parent cycle " ~ (seen + [state.current.name]) | join(' -> ')) }}
-            {%- endif -%}
-            {%- do seen.append(state.current.name) -%}
-            {%- do state.update({'current': by_name.get(state.current.parent) if state.current.parent else none}) -%}
-        {%- endfor -%}
+        {%- do segment_lineage(d, definitions) -%}
     {%- endfor -%}
     {%- if execute and target.type == 'duckdb' and columns -%}
         {{ check_segment_expressions_parse(definitions, columns) }}
@@ -128,15 +116,33 @@
 
 {#- A definition's own condition and all its ancestors' (nested segments). -#}
 {% macro effective_segment_condition(definition, definitions) %}
-    {%- set by_name = {} -%}
-    {%- for d in definitions -%}{%- do by_name.update({d.name: d}) -%}{%- endfor -%}
-    {%- set parts = ['(' ~ definition.condition ~ ')'] -%}
-    {%- set state = {'current': by_name.get(definition.parent) if definition.parent else none} -%}
-    {%- for _ in range(definitions | length) if state.current -%}
-        {%- do parts.append('(' ~ state.current.condition ~ ')') -%}
-        {%- do state.update({'current': by_name.get(state.current.parent) if state.current.parent else none}) -%}
+    {%- set parts = [] -%}
+    {%- for d in segment_lineage(definition, definitions) -%}
+        {%- do parts.append('(' ~ d.condition ~ ')') -%}
     {%- endfor -%}
     {{ return(parts | join(' and ')) }}
+{% endmacro %}
+
+{#- [definition, its parent, the parent's parent, ...]; fails, naming the definition, on an
+    unknown parent or a parent cycle. -#}
+{% macro segment_lineage(definition, definitions) %}
+    {%- set by_name = {} -%}
+    {%- for d in definitions -%}{%- do by_name.update({d.name: d}) -%}{%- endfor -%}
+    {%- set label = "Segment definition '" ~ definition.name ~ "'" -%}
+    {%- set lineage = [definition] -%}
+    {%- set state = {'current': definition} -%}
+    {%- for _ in range(definitions | length + 1) if state.current.parent -%}
+        {%- set parent_name = state.current.parent -%}
+        {%- if parent_name not in by_name -%}
+            {{ exceptions.raise_compiler_error(label ~ ": unknown parent '" ~ parent_name ~ "'") }}
+        {%- endif -%}
+        {%- if parent_name in lineage | map(attribute='name') | list -%}
+            {{ exceptions.raise_compiler_error(label ~ ": parent cycle " ~ ((lineage | map(attribute='name') | list) + [parent_name]) | join(' -> ')) }}
+        {%- endif -%}
+        {%- do lineage.append(by_name[parent_name]) -%}
+        {%- do state.update({'current': by_name[parent_name]}) -%}
+    {%- endfor -%}
+    {{ return(lineage) }}
 {% endmacro %}
 
 {#- The definitions as a VALUES-like relation (one select per definition). -#}

@@ -20,9 +20,9 @@ cart_events as (
 
 ),
 
-email_events as (
+email_per_campaign as (
 
-    select * from {{ ref('stg_raw__email_events') }}
+    select * from {{ ref('int_email_events_pivoted') }}
 
 ),
 
@@ -128,12 +128,12 @@ email as (
 
     select
         customers_merged.person_id,
-        max(case when email_events.event_type = 'open' then email_events.occurred_at end) as last_email_open_at,
-        max(case when email_events.event_type = 'click' then email_events.occurred_at end) as last_email_click_at,
-        max(email_events.occurred_at) as last_email_event_at
-    from email_events
+        max(email_per_campaign.last_opened_at) as last_email_open_at,
+        max(email_per_campaign.last_clicked_at) as last_email_click_at,
+        max(email_per_campaign.last_event_at) as last_email_event_at
+    from email_per_campaign
     inner join customers_merged
-        on email_events.customer_id = customers_merged.customer_id
+        on email_per_campaign.customer_id = customers_merged.customer_id
     group by customers_merged.person_id
 
 ),

@@ -27,6 +27,8 @@ pivoted as (
         min(case when event_type = 'sent' then occurred_at end) as first_sent_at,
         min(case when event_type = 'open' then occurred_at end) as first_opened_at,
         min(case when event_type = 'click' then occurred_at end) as first_clicked_at,
+        max(case when event_type = 'open' then occurred_at end) as last_opened_at,
+        max(case when event_type = 'click' then occurred_at end) as last_clicked_at,
         min(occurred_at) as first_event_at,
         max(occurred_at) as last_event_at
     from email_events

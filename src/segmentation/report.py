@@ -24,6 +24,13 @@ def _read(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _elbow(diagnostics: pd.DataFrame, out: Path) -> Path | None:
     if diagnostics.empty or diagnostics["k"].nunique() < 2:
         return None
@@ -37,11 +44,7 @@ def _elbow(diagnostics: pd.DataFrame, out: Path) -> Path | None:
         chosen = d[d["is_chosen"]]
         for _, row in chosen.iterrows():
             ax.axvline(row["k"], color="tab:red", linestyle="--", linewidth=1)
-    fig.tight_layout()
-    path = out / "elbow_silhouette.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "elbow_silhouette.png")
 
 
 def _heatmap(profiles: pd.DataFrame, out: Path) -> Path | None:
@@ -61,11 +64,7 @@ def _heatmap(profiles: pd.DataFrame, out: Path) -> Path | None:
     ax.set_yticks(range(grid.shape[0]), grid.index)
     ax.set_title("Cluster profiles: z-score of each centre")
     fig.colorbar(image, ax=ax, label="z-score")
-    fig.tight_layout()
-    path = out / "cluster_profiles.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "cluster_profiles.png")
 
 
 def _sizes(summary: pd.DataFrame, out: Path) -> Path | None:
@@ -79,11 +78,7 @@ def _sizes(summary: pd.DataFrame, out: Path) -> Path | None:
         ax.barh([], [], color=c, label=t)
     ax.legend(loc="lower right")
     ax.set(title="Segment sizes", xlabel="people")
-    fig.tight_layout()
-    path = out / "segment_sizes.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "segment_sizes.png")
 
 
 def write_report(db_file: Path, out: Path) -> Path:

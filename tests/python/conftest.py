@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+
+from segmentation.project import dbt_executable
 
 PROJECT = Path(__file__).resolve().parents[2]
 ONLINE_RETAIL = PROJECT.parent / "shared" / "datasets" / "online_retail" / "online_retail.parquet"
@@ -41,11 +43,12 @@ class Build:
             con.close()
 
     def scalar(self, sql: str) -> object:
-        con = duckdb.connect(str(self.db_path), read_only=True)
-        try:
-            return con.execute(sql).fetchone()[0]
-        finally:
-            con.close()
+        return self.query(sql).iat[0, 0]
+
+    def copy(self, db_path: Path) -> Build:
+        """The same build in another DuckDB file, for tests that change or rebuild it."""
+        shutil.copy(self.db_path, db_path)
+        return Build(self.raw_dir, db_path, self.returncode, self.output)
 
 
 def run_dbt(
@@ -61,7 +64,7 @@ def run_dbt(
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
     command = [
-        str(Path(sys.executable).parent / "dbt"),
+        dbt_executable(),
         *args,
         "--target-path",
         str(work_dir / "target"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -35,10 +34,8 @@ def _rebuild_clusters(build_: Build, db: Path, work: Path) -> None:
 def test_rebuilding_on_the_same_data_gives_identical_labels(
     generated_build: Build, tmp_path: Path
 ) -> None:
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(generated_build.db_path, db)
-    _rebuild_clusters(generated_build, db, tmp_path)
-    again = Build(generated_build.raw_dir, db, 0, "")
+    again = generated_build.copy(tmp_path / "copy.duckdb")
+    _rebuild_clusters(generated_build, again.db_path, tmp_path)
     pd.testing.assert_frame_equal(generated_build.query(CLUSTERS), again.query(CLUSTERS))
     diagnostics = "select * exclude (as_of) from segmentation.cluster_diagnostics order by k"
     pd.testing.assert_frame_equal(generated_build.query(diagnostics), again.query(diagnostics))
@@ -77,12 +74,11 @@ def test_five_percent_new_customers_keep_95_percent_of_labels(
         progress=False,
     )
     _append_new_customers(generated_build.raw_dir, tmp_path / "extra", tmp_path / "raw")
-    db = tmp_path / "grown.duckdb"
-    shutil.copy(generated_build.db_path, db)  # keeps the previous run's cluster centres
-    result = run_dbt(["build"], tmp_path / "raw", db, tmp_path, as_of=TEST_AS_OF)
+    grown = generated_build.copy(tmp_path / "grown.duckdb")  # keeps the previous centres
+    result = run_dbt(["build"], tmp_path / "raw", grown.db_path, tmp_path, as_of=TEST_AS_OF)
     assert result.returncode == 0, result.stdout[-3000:]
     before = generated_build.query(CLUSTERS).set_index("person_id")["cluster_id"]
-    after = Build(tmp_path / "raw", db, 0, "").query(CLUSTERS).set_index("person_id")["cluster_id"]
+    after = grown.query(CLUSTERS).set_index("person_id")["cluster_id"]
     kept = (after.reindex(before.index) == before).mean()
     print(f"labels kept after +5 % customers: {kept:.3f}")
     assert after.index.str.startswith("new-").sum() > 0

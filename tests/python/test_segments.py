@@ -4,7 +4,6 @@ shown to fail when its rule is broken."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -201,18 +200,23 @@ def test_stale_data_fails_freshness(tmp_path: Path) -> None:
     assert "Failure in test segment_freshness_segment_summary_data_through_at" in result.stdout
 
 
+def _rebuild_segments_with(
+    definitions: list[dict[str, object]], select: str, generated_build: Build, tmp_path: Path
+):
+    """Rebuild `select` on a copy of the generated build with extra segment definitions."""
+    copy = generated_build.copy(tmp_path / "copy.duckdb")
+    return _dbt(
+        ["build", "--select", select],
+        copy,
+        tmp_path,
+        extra_segment_definitions=definitions,
+    )
+
+
 @pytest.mark.slow
 def test_two_primary_segments_fail(generated_build: Build, tmp_path: Path) -> None:
-    db_copy = tmp_path / "copy.duckdb"
-    shutil.copy(generated_build.db_path, db_copy)
     tie = [{"name": "Everyone", "type": "custom", "condition": "true", "priority": 10}]
-    result = _dbt(
-        ["build", "--select", "customer_segments+"],
-        generated_build,
-        tmp_path,
-        db_path=db_copy,
-        extra_segment_definitions=tie,
-    )
+    result = _rebuild_segments_with(tie, "customer_segments+", generated_build, tmp_path)
     assert result.returncode != 0
     assert "Failure in test one_primary_segment_per_person_customer_segments" in result.stdout
 
@@ -296,16 +300,8 @@ def test_online_retail_everyone_gets_rfm_and_lifecycle(online_retail_build: Buil
 
 @pytest.mark.slow
 def test_a_second_lifecycle_stage_fails(generated_build: Build, tmp_path: Path) -> None:
-    db_copy = tmp_path / "copy.duckdb"
-    shutil.copy(generated_build.db_path, db_copy)
     extra = [{"name": "Everyone Active", "type": "lifecycle", "condition": "true", "priority": 600}]
-    result = _dbt(
-        ["build", "--select", "customer_segments"],
-        generated_build,
-        tmp_path,
-        db_path=db_copy,
-        extra_segment_definitions=extra,
-    )
+    result = _rebuild_segments_with(extra, "customer_segments", generated_build, tmp_path)
     assert result.returncode != 0
     assert "Failure in test every_person_has_one_lifecycle_stage" in result.stdout
 
@@ -313,9 +309,8 @@ def test_a_second_lifecycle_stage_fails(generated_build: Build, tmp_path: Path) 
 def test_a_member_unknown_to_dim_customers_fails(generated_build: Build, tmp_path: Path) -> None:
     import duckdb
 
-    db_copy = tmp_path / "copy.duckdb"
-    shutil.copy(generated_build.db_path, db_copy)
-    con = duckdb.connect(str(db_copy))
+    copy = generated_build.copy(tmp_path / "copy.duckdb")
+    con = duckdb.connect(str(copy.db_path))
     try:
         con.execute(
             "insert into segmentation.customer_segments "
@@ -324,11 +319,6 @@ def test_a_member_unknown_to_dim_customers_fails(generated_build: Build, tmp_pat
         )
     finally:
         con.close()
-    result = _dbt(
-        ["test", "--select", "test_name:membership_reconciles"],
-        generated_build,
-        tmp_path,
-        db_path=db_copy,
-    )
+    result = _dbt(["test", "--select", "test_name:membership_reconciles"], copy, tmp_path)
     assert result.returncode != 0
     assert "Failure in test membership_reconciles_customer_segments" in result.stdout

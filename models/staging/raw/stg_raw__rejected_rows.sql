@@ -1,8 +1,5 @@
 -- one row per raw row that breaks the data contract, with its reason and the row itself
-{%- set checked_tables = [
-    'customers', 'products', 'orders', 'order_items',
-    'web_events', 'email_events', 'email_campaigns', 'consents',
-] %}
+{%- set checked_tables = raw_tables() %}
 
 with
 

@@ -1,8 +1,5 @@
 -- one row per raw table: where every raw row went (staged, rejected or a counted duplicate)
-{%- set checked_tables = [
-    'customers', 'products', 'orders', 'order_items',
-    'web_events', 'email_events', 'email_campaigns', 'consents',
-] %}
+{%- set checked_tables = raw_tables() %}
 
 with
 
