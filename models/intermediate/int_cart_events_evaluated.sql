@@ -1,14 +1,24 @@
 -- one row per add_to_cart or checkout_started web event: the next purchase by the same
--- person (or still-anonymous visitor) and whether the cart was abandoned
+-- person (or still-anonymous visitor) and whether it came within the cart window; whether
+-- the window has closed depends on as_of and is decided downstream (as is the price). Incremental: a run
+-- recomputes every actor with a new web event, a changed order or a re-attributed identity
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('int_customers_identity_tracked') }}
+
 with
 
-web_events as (
+all_web_events as (
 
     select * from {{ ref('int_web_events_sessionized') }}
 
 ),
 
-orders as (
+all_orders as (
 
     select * from {{ ref('int_orders_priced') }}
 
@@ -20,16 +30,106 @@ customers_merged as (
 
 ),
 
-products as (
+actor_events as (
 
-    select * from {{ ref('stg_raw__products') }}
+    select
+        *,
+        coalesce(person_id, visitor_id) as actor_id
+    from all_web_events
+    where event_type in ('add_to_cart', 'checkout_started', 'purchase')
 
 ),
+
+person_orders as (
+
+    select
+        customers_merged.person_id as actor_id,
+        all_orders.ordered_at,
+        all_orders.updated_at,
+        all_orders.is_completed
+    from all_orders
+    inner join customers_merged
+        on all_orders.customer_id = customers_merged.customer_id
+
+),
+
+{% if is_incremental() %}
+
+    identity_changes as (
+
+        select * from {{ ref('int_customers_identity_tracked') }}
+
+    ),
+
+    {%- set since = last_loaded_at(this) %}
+    {%- set window_start = lookback_window_start(this, 'occurred_at') %}
+
+    affected_actors as (
+
+        select actor_id from actor_events
+        where loaded_at > {{ since }}
+
+        union
+
+        -- an event that now belongs to another actor leaves its old one
+        select actor_id from {{ this }}
+        where event_id in (
+            select actor_events.event_id from actor_events
+            where actor_events.loaded_at > {{ since }}
+        )
+
+        union
+
+        -- orders are not incremental: new or changed ones (any status) within the lookback window
+        select actor_id from person_orders
+        where ordered_at >= {{ window_start }} or updated_at >= {{ window_start }}
+
+        union
+
+        select person_id from identity_changes
+        where loaded_at > {{ since }}
+
+        union
+
+        select previous_person_id from identity_changes
+        where loaded_at > {{ since }} and previous_person_id is not null
+
+    ),
+
+    web_events as (
+
+        select * from actor_events
+        where actor_id in (select affected_actors.actor_id from affected_actors)
+
+    ),
+
+    orders as (
+
+        select * from person_orders
+        where actor_id in (select affected_actors.actor_id from affected_actors)
+
+    ),
+
+{% else %}
+
+    web_events as (
+
+        select * from actor_events
+
+    ),
+
+    orders as (
+
+        select * from person_orders
+
+    ),
+
+{% endif %}
 
 intent_events as (
 
     select
-        coalesce(person_id, visitor_id) as actor_id,
+        actor_id,
         person_id,
         event_id,
         event_type,
@@ -46,7 +146,7 @@ purchases as (
 
     -- a purchase is a web purchase event or a completed order, whichever arrives
     select
-        coalesce(person_id, visitor_id) as actor_id,
+        actor_id,
         occurred_at as purchase_at
     from web_events
     where event_type = 'purchase'
@@ -54,12 +154,10 @@ purchases as (
     union all
 
     select
-        customers_merged.person_id as actor_id,
-        orders.ordered_at as purchase_at
+        actor_id,
+        ordered_at as purchase_at
     from orders
-    inner join customers_merged
-        on orders.customer_id = customers_merged.customer_id
-    where orders.is_completed
+    where is_completed
 
 ),
 
@@ -108,13 +206,7 @@ evaluated as (
         -- strings
         with_next_purchase.event_type,
 
-        -- numerics
-        products.price as product_price,
-
         -- booleans
-        -- decided only once the whole window has passed before as_of
-        {{ epoch_seconds(as_of()) }} - {{ epoch_seconds('with_next_purchase.occurred_at') }}
-        >= {{ var('cart_abandonment_minutes', 30) }} * 60 as is_window_closed,
         coalesce(
             {{ epoch_seconds('with_next_purchase.next_purchase_at') }}
             - {{ epoch_seconds('with_next_purchase.occurred_at') }}
@@ -125,22 +217,13 @@ evaluated as (
 
         -- timestamps
         with_next_purchase.occurred_at,
-        with_next_purchase.next_purchase_at
+        with_next_purchase.next_purchase_at,
+        {{ dbt.dateadd('minute', var('cart_abandonment_minutes', 30), 'with_next_purchase.occurred_at') }}
+            as window_closes_at,
+        {{ loaded_at() }} as loaded_at
     from with_next_purchase
-    left join products
-        on with_next_purchase.product_id = products.product_id
     where with_next_purchase.is_intent_event = 1
-
-),
-
-final as (
-
-    select
-        *,
-        event_type = 'add_to_cart' and is_window_closed and not is_purchased_within_window
-            as is_abandoned_cart
-    from evaluated
 
 )
 
-select * from final
+select * from evaluated

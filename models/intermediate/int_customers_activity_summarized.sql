@@ -14,9 +14,15 @@ sessions as (
 
 ),
 
-cart_events as (
+all_cart_events as (
 
     select * from {{ ref('int_cart_events_evaluated') }}
+
+),
+
+products as (
+
+    select * from {{ ref('stg_raw__products') }}
 
 ),
 
@@ -94,6 +100,22 @@ session_counts as (
     from sessions
     where person_id is not null
     group by person_id
+
+),
+
+cart_events as (
+
+    -- a cart is decided only once its whole window has passed before as_of
+    select
+        all_cart_events.*,
+        products.price as product_price,
+        all_cart_events.window_closes_at <= {{ as_of() }} as is_window_closed,
+        all_cart_events.event_type = 'add_to_cart'
+        and all_cart_events.window_closes_at <= {{ as_of() }}
+        and not all_cart_events.is_purchased_within_window as is_abandoned_cart
+    from all_cart_events
+    left join products
+        on all_cart_events.product_id = products.product_id
 
 ),
 

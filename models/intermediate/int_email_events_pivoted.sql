@@ -1,16 +1,51 @@
--- one row per source customer_id and campaign: counts and first times of each e-mail event type
+-- one row per source customer_id and campaign: counts and first times of each e-mail event
+-- type; incremental: a run rebuilds the pairs that received a new event
+{{ config(
+    materialized='incremental',
+    unique_key='customer_campaign_key',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+) }}
+
 with
 
-email_events as (
+all_email_events as (
 
-    select * from {{ ref('stg_raw__email_events') }}
+    select
+        *,
+        -- one key for the pair; a null campaign is a pair of its own
+        customer_id || '|' || coalesce(campaign_id, '') as customer_campaign_key
+    from {{ ref('stg_raw__email_events') }}
 
 ),
+
+{% if is_incremental() %}
+
+    email_events as (
+
+        select * from all_email_events
+        where customer_campaign_key in (
+            select changed.customer_campaign_key from all_email_events as changed
+            where changed.loaded_at > {{ last_loaded_at(this) }}
+        )
+
+    ),
+
+{% else %}
+
+    email_events as (
+
+        select * from all_email_events
+
+    ),
+
+{% endif %}
 
 pivoted as (
 
     select
         -- ids
+        customer_campaign_key,
         customer_id,
         campaign_id,
 
@@ -30,9 +65,10 @@ pivoted as (
         max(case when event_type = 'open' then occurred_at end) as last_opened_at,
         max(case when event_type = 'click' then occurred_at end) as last_clicked_at,
         min(occurred_at) as first_event_at,
-        max(occurred_at) as last_event_at
+        max(occurred_at) as last_event_at,
+        {{ loaded_at() }} as loaded_at
     from email_events
-    group by customer_id, campaign_id
+    group by customer_campaign_key, customer_id, campaign_id
 
 )
 

@@ -1,11 +1,41 @@
--- one row per web session (visitor, 30-minute inactivity gap)
+-- one row per web session (visitor, 30-minute inactivity gap); incremental: a run
+-- rebuilds every session of the visitors int_web_events_sessionized recomputed
+{{ config(
+    materialized='incremental',
+    unique_key='visitor_id',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+) }}
+
 with
 
-events as (
+all_events as (
 
     select * from {{ ref('int_web_events_sessionized') }}
 
 ),
+
+{% if is_incremental() %}
+
+    events as (
+
+        select * from all_events
+        where visitor_id in (
+            select recomputed.visitor_id from all_events as recomputed
+            where recomputed.loaded_at > {{ last_loaded_at(this) }}
+        )
+
+    ),
+
+{% else %}
+
+    events as (
+
+        select * from all_events
+
+    ),
+
+{% endif %}
 
 aggregated as (
 
@@ -27,7 +57,8 @@ aggregated as (
 
         -- timestamps
         min(occurred_at) as started_at,
-        max(occurred_at) as ended_at
+        max(occurred_at) as ended_at,
+        {{ loaded_at() }} as loaded_at
     from events
     group by session_id, visitor_id
 

@@ -1,7 +1,16 @@
--- one row per web event: visitor, the person it resolves to, and its session (30-minute gap)
+-- one row per web event: visitor, the person it resolves to, and its session (30-minute gap);
+-- incremental: a run recomputes every visitor with a new event or a re-attributed identity
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('int_customers_identity_tracked') }}
+
 with
 
-events as (
+staged_events as (
 
     select * from {{ ref('stg_raw__web_events') }}
 
@@ -13,14 +22,72 @@ customers_merged as (
 
 ),
 
-visitors as (
+all_visitors as (
 
     select
         *,
         coalesce(anonymous_id, 'customer:' || customer_id) as visitor_id
-    from events
+    from staged_events
 
 ),
+
+{% if is_incremental() %}
+
+    identity_changes as (
+
+        select * from {{ ref('int_customers_identity_tracked') }}
+
+    ),
+
+    {%- set since = last_loaded_at(this) %}
+
+    new_events as (
+
+        select
+            event_id,
+            visitor_id
+        from all_visitors
+        where loaded_at > {{ since }}
+
+    ),
+
+    affected_visitors as (
+
+        select visitor_id from new_events
+
+        union
+
+        -- a re-delivered event may have moved from another visitor
+        select visitor_id from {{ this }}
+        where event_id in (select new_events.event_id from new_events)
+
+        union
+
+        -- customers now belonging to another person
+        select visitor_id from {{ this }}
+        where resolved_customer_id in (
+            select identity_changes.customer_id from identity_changes
+            where identity_changes.loaded_at > {{ since }}
+        )
+
+    ),
+
+    visitors as (
+
+        select * from all_visitors
+        where visitor_id in (select affected_visitors.visitor_id from affected_visitors)
+
+    ),
+
+{% else %}
+
+    visitors as (
+
+        select * from all_visitors
+
+    ),
+
+{% endif %}
 
 first_identification as (
 
@@ -120,7 +187,8 @@ final as (
 
         -- timestamps
         numbered.occurred_at,
-        numbered.received_at
+        numbered.received_at,
+        {{ loaded_at() }} as loaded_at
     from numbered
     left join customers_merged
         on numbered.resolved_customer_id = customers_merged.customer_id

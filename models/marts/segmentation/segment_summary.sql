@@ -38,13 +38,14 @@ per_segment as (
         count(*) as members,
         sum(case when memberships.is_primary then 1 else 0 end) as primary_members,
         sum(features.monetary) as revenue,
-        avg(features.recency_days) as mean_recency_days,
-        avg(features.frequency) as mean_frequency,
-        avg(features.monetary) as mean_monetary,
-        avg(features.engagement_score) as mean_engagement_score,
-        avg(features.email_open_rate_90d) as mean_email_open_rate_90d,
-        avg(features.cart_abandonment_rate) as mean_cart_abandonment_rate,
-        avg(features.tenure_days) as mean_tenure_days
+        -- rounded: a parallel sum's last digits depend on thread timing
+        round(avg(features.recency_days), 6) as mean_recency_days,
+        round(avg(features.frequency), 6) as mean_frequency,
+        round(avg(features.monetary), 6) as mean_monetary,
+        round(avg(features.engagement_score), 6) as mean_engagement_score,
+        round(avg(features.email_open_rate_90d), 6) as mean_email_open_rate_90d,
+        round(avg(features.cart_abandonment_rate), 6) as mean_cart_abandonment_rate,
+        round(avg(features.tenure_days), 6) as mean_tenure_days
     from memberships
     inner join features
         on memberships.person_id = features.person_id

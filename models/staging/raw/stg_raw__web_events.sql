@@ -1,10 +1,60 @@
--- one row per web event: duplicates collapsed, latest delivery wins
+-- one row per web event: duplicates collapsed, latest delivery wins; incremental on
+-- received_at (see macros/incremental.sql)
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('stg_raw__event_arrivals') }}
+
+{%- if is_incremental() %}
+    {%- do assert_as_of_not_before_built_events(this) %}
+{%- endif %}
+
 with
 
 valid_rows as (
 
     select * from {{ ref('base_raw__web_events') }}
     where reject_reason is null
+    {%- if is_incremental() %}
+        and {{ incremental_event_filter(this, 'web_events') }}
+    {%- endif %}
+
+),
+
+candidates as (
+
+    select
+        event_id,
+        anonymous_id,
+        customer_id,
+        product_id,
+        event_type,
+        page_url,
+        occurred_at,
+        received_at,
+        false as is_loaded
+    from valid_rows
+    {%- if is_incremental() %}
+
+        union all
+
+        -- the version already loaded competes with the new deliveries of its key
+        select
+            event_id,
+            anonymous_id,
+            customer_id,
+            product_id,
+            event_type,
+            page_url,
+            occurred_at,
+            received_at,
+            true as is_loaded
+        from {{ this }}
+        where event_id in (select valid_rows.event_id from valid_rows)
+    {%- endif %}
 
 ),
 
@@ -16,9 +66,11 @@ ranked as (
         *,
         row_number() over (
             partition by event_id
-            order by received_at desc nulls last, occurred_at desc, event_type asc, page_url asc
+            order by
+                received_at desc nulls last, occurred_at desc, event_type asc, page_url asc,
+                anonymous_id asc, customer_id asc, product_id asc, is_loaded desc
         ) as version_rank
-    from valid_rows
+    from candidates
 
 ),
 
@@ -37,9 +89,11 @@ current_rows as (
 
         -- timestamps
         occurred_at,
-        received_at
+        received_at,
+        {{ loaded_at() }} as loaded_at
     from ranked
-    where version_rank = 1
+    -- a key whose loaded version still wins is left as it is
+    where version_rank = 1 and not is_loaded
 
 )
 

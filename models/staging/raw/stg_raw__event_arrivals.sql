@@ -1,0 +1,149 @@
+-- one row per raw event table, received day and run in which that day's raw row count
+-- changed: the load ledger behind incremental refresh and its late-arrival check
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
+with
+
+web_events as (
+
+    select * from {{ source('raw', 'web_events') }}
+
+),
+
+email_events as (
+
+    select * from {{ source('raw', 'email_events') }}
+
+),
+
+arrivals as (
+
+    select
+        'web_events' as source_table,
+        cast(received_at as date) as received_date,
+        count(*) as raw_rows,
+        max(received_at) as max_received_at
+    from web_events
+    group by cast(received_at as date)
+
+    union all
+
+    select
+        'email_events' as source_table,
+        cast(received_at as date) as received_date,
+        count(*) as raw_rows,
+        max(received_at) as max_received_at
+    from email_events
+    group by cast(received_at as date)
+
+),
+
+{% if is_incremental() %}
+
+    previous_counts as (
+
+        -- the count each day had when it last changed
+        select
+            source_table,
+            received_date,
+            raw_rows
+        from (
+            select
+                source_table,
+                received_date,
+                raw_rows,
+                row_number() over (
+                    partition by source_table, received_date
+                    order by observed_at desc
+                ) as observation_rank
+            from {{ this }}
+        ) as observations
+        where observation_rank = 1
+
+    ),
+
+    windows as (
+
+        -- rows received before this instant were outside the last run's lookback window
+        select
+            source_table,
+            {{ dbt.date_trunc('day', dbt.dateadd('day', -var('incremental_lookback_days', 3), 'max(max_received_at)')) }}
+                as window_start
+        from {{ this }}
+        group by source_table
+
+    ),
+
+    changed as (
+
+        select
+            arrivals.source_table,
+            arrivals.received_date,
+            arrivals.raw_rows,
+            arrivals.max_received_at,
+            coalesce(previous_counts.raw_rows, 0) as previous_raw_rows,
+            case
+                -- nothing loaded before: nothing can be late
+                when windows.window_start is null then false
+                -- a null received_at can be anywhere in time: treat it as late
+                when arrivals.received_date is null then true
+                else arrivals.received_date < cast(windows.window_start as date)
+            end as is_beyond_window
+        from arrivals
+        left join previous_counts
+            on
+                arrivals.source_table = previous_counts.source_table
+                and arrivals.received_date is not distinct from previous_counts.received_date
+        left join windows
+            on arrivals.source_table = windows.source_table
+        where
+            previous_counts.raw_rows is null
+            or arrivals.raw_rows <> previous_counts.raw_rows
+
+    ),
+
+{% else %}
+
+    changed as (
+
+        select
+            source_table,
+            received_date,
+            raw_rows,
+            max_received_at,
+            0 as previous_raw_rows,
+            false as is_beyond_window
+        from arrivals
+
+    ),
+
+{% endif %}
+
+final as (
+
+    select
+        -- ids
+        source_table,
+
+        -- numerics
+        cast(raw_rows as bigint) as raw_rows,
+        cast(previous_raw_rows as bigint) as previous_raw_rows,
+        cast(raw_rows - previous_raw_rows as bigint) as new_rows,
+        cast(case when is_beyond_window then raw_rows - previous_raw_rows else 0 end as bigint)
+            as late_rows,
+
+        -- booleans
+        is_beyond_window,
+
+        -- dates
+        received_date,
+
+        -- timestamps
+        max_received_at,
+        {{ as_of() }} as as_of,
+        {{ loaded_at() }} as observed_at
+    from changed
+
+)
+
+select * from final
