@@ -1,4 +1,4 @@
-"""Command line: `segmentation generate | import | run | summary`."""
+"""Command line: `segmentation generate | import | run | refresh | summary | report`."""
 
 from __future__ import annotations
 
@@ -23,18 +23,33 @@ def _timestamp(text: str) -> datetime:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from segmentation.generate import generate
-
     started = time.perf_counter()
-    counts = generate(
-        customers=args.customers,
-        days=args.days,
-        seed=args.seed,
-        end=args.end,
-        out=Path(args.out),
-        truth_out=Path(args.truth_out) if args.truth_out else None,
-        progress=not args.quiet,
-    )
+    truth_out = Path(args.truth_out) if args.truth_out else None
+    if args.append:
+        from segmentation.append import append_days
+
+        if args.end is not None:
+            print("--end does not go with --append (it continues the data)", file=sys.stderr)
+            return 2
+        counts = append_days(
+            Path(args.out),
+            days=args.days if args.days is not None else 1,
+            seed=args.seed,
+            progress=not args.quiet,
+            truth_out=truth_out,
+        )
+    else:
+        from segmentation.generate import generate
+
+        counts = generate(
+            customers=args.customers,
+            days=args.days if args.days is not None else DEMO_DAYS,
+            seed=args.seed,
+            end=args.end,
+            out=Path(args.out),
+            truth_out=truth_out,
+            progress=not args.quiet,
+        )
     total = sum(counts.values())
     print(f"wrote {total:,} rows to {args.out} in {time.perf_counter() - started:.1f} s")
     for table, n in counts.items():
@@ -83,10 +98,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return code
+    from segmentation.refresh import publish, published_path
     from segmentation.summary import build_summary
 
+    publish(proj.db_path(project), published_path(project))
     print()
     print(build_summary(proj.db_path(project), project, wall))
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from segmentation.refresh import LOCKED_EXIT, refresh
+
+    project = proj.project_dir()
+    result = refresh(project, as_of=args.as_of, full_refresh=args.full_refresh)
+    print(result.log_line())
+    if result.status == "locked":
+        return LOCKED_EXIT
+    if result.status != "ok":
+        print(
+            f"refresh failed at {result.step}: the published database is unchanged; "
+            f"dbt output in {proj.db_path(project).parent / 'refresh-dbt.log'}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -112,8 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     gen = commands.add_parser("generate", help="write realistic demo raw data (Parquet)")
-    gen.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
-    gen.add_argument("--days", type=int, default=DEMO_DAYS)
+    gen.add_argument(
+        "--append",
+        action="store_true",
+        help="add the next --days days (default 1) to the existing raw data in --out",
+    )
+    gen.add_argument(
+        "--customers", type=int, default=DEMO_CUSTOMERS, help="persons (ignored with --append)"
+    )
+    gen.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help=f"days of data (default {DEMO_DAYS}); with --append: new days (default 1)",
+    )
     gen.add_argument("--seed", type=int, default=DEMO_SEED)
     gen.add_argument(
         "--end", type=_timestamp, default=None, help="last moment of the data, UTC (default: now)"
@@ -141,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=int, default=DEMO_DAYS)
     run.add_argument("--as-of", default=None, help="dbt var as_of (default: now)")
     run.set_defaults(func=_cmd_run)
+
+    ref = commands.add_parser(
+        "refresh",
+        help="scheduled job: freshness, incremental build + tests, history, publish, log line",
+    )
+    ref.add_argument("--as-of", default=None, help="dbt var as_of (default: now, UTC)")
+    ref.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    ref.set_defaults(func=_cmd_refresh)
 
     summary = commands.add_parser("summary", help="print what the last build holds")
     summary.set_defaults(func=_cmd_summary)

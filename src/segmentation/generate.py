@@ -10,7 +10,9 @@ themselves against it:
 * ``broken_rows``: table_name, record_key, reason_code (one row per planted contract-breaking
   row; record_key is null when the key itself is the null one);
 * ``planted_duplicates``: table_name, record_key, extra_copies (profile updates, order
-  status versions and re-delivered events).
+  status versions and re-delivered events);
+* ``generation.json``: the arguments (customers, days, seed, end as ISO); ``segmentation
+  generate --append`` (:mod:`segmentation.append`) continues from that ``end``.
 
 Everything is vectorised numpy; persons are processed in chunks of ``CHUNK_SIZE`` (one
 Parquet file per table, appended per chunk) so a million customers fit in about 1.5 GB. The
@@ -33,6 +35,7 @@ Conventions of the generated data (see also DESIGN.md section 2):
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -64,6 +67,7 @@ from segmentation.personas import (
 __all__ = ["generate", "PERSONA_NAMES", "TRUTH_TABLES"]
 
 TRUTH_TABLES = ("customers_truth", "broken_rows", "planted_duplicates")
+GENERATION_FILE = "generation.json"  # in the truth folder: what generated the data, and until when
 
 CHUNK_SIZE = 50_000  # persons per chunk (bounds memory: ~1 GB per chunk)
 N_PRODUCTS = 600
@@ -1491,5 +1495,7 @@ def generate(
     pq.write_table(broken, truth_out / "broken_rows.parquet")
     dups = pa.concat_tables(truth.dups)
     pq.write_table(dups, truth_out / "planted_duplicates.parquet")
+    spec = {"customers": customers, "days": days, "seed": seed, "end": end_dt.isoformat()}
+    (truth_out / GENERATION_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     say(f"truth in {truth_out}: {broken.num_rows:,} broken rows, {dups.num_rows:,} duplicated keys")
     return dict(sink.rows)

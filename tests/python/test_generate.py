@@ -72,7 +72,7 @@ def test_files_match_contract(run_a) -> None:
         f"{t}.parquet" for t in contract.TABLES
     )
     assert sorted(p.name for p in (base / "truth").iterdir()) == sorted(
-        f"{t}.parquet" for t in TRUTH_TABLES
+        [*(f"{t}.parquet" for t in TRUTH_TABLES), "generation.json"]
     )
 
 

@@ -1,0 +1,277 @@
+"""The scheduled refresh: lock, source freshness, incremental build and tests, history,
+then write-audit-publish, and one log line.
+
+Readers (BI, exports) open the *published* database, never the working one dbt writes
+to. A refresh builds and tests in the working database; only when every model and test
+passed does it record history and copy the reader-facing schemas into a new file that
+atomically replaces the published one. A failed refresh leaves the published database
+as it was: readers keep the last good segments.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from segmentation import project as proj
+
+# what readers see: the marts, not staging or intermediate tables
+PUBLISHED_SCHEMAS = ("core", "segmentation")
+DEFAULT_PUBLISHED_PATH = Path("data/published.duckdb")
+LOCKED_EXIT = 75  # EX_TEMPFAIL: another refresh holds the lock; try again next time
+
+
+class RefreshLocked(RuntimeError):
+    """Another refresh is running."""
+
+
+def published_path(project: Path) -> Path:
+    path = Path(os.environ.get("SEGMENTATION_PUBLISHED_PATH", str(DEFAULT_PUBLISHED_PATH)))
+    return path if path.is_absolute() else project / path
+
+
+@contextmanager
+def refresh_lock(db_file: Path) -> Iterator[Path]:
+    """An exclusive, non-blocking lock next to the working database. The OS drops it when
+    the process dies, so a crashed refresh never blocks the next one."""
+    lock_file = db_file.with_name(db_file.name + ".refresh.lock")
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_file, "a+")  # noqa: SIM115 - held for the whole refresh
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown process"
+            raise RefreshLocked(
+                f"another refresh is running ({holder}; lock {lock_file}): exiting"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {_utc_now():%Y-%m-%dT%H:%M:%SZ}")
+        handle.flush()
+        yield lock_file
+    finally:
+        handle.close()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:
+    """Copy every table of ``schemas`` into a new file and swap it in atomically. Returns
+    the number of tables published. Open reader connections keep the old file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(target.name + ".publishing")
+    staging.unlink(missing_ok=True)
+    con = duckdb.connect(str(staging))
+    try:
+        con.execute(f"attach '{db_file}' as working (read_only)")
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = 'working' and schema_name in "
+            f"({', '.join(repr(s) for s in schemas)}) order by 1, 2"
+        ).fetchall()
+        for schema in sorted({s for s, _ in tables}):
+            con.execute(f'create schema "{schema}"')
+        for schema, table in tables:
+            con.execute(
+                f'create table "{schema}"."{table}" as select * from working."{schema}"."{table}"'
+            )
+        con.execute(
+            "create table main.published as select current_timestamp as published_at, "
+            f"'{db_file}' as built_in"
+        )
+        con.execute("detach working")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(staging, target)
+    return len(tables)
+
+
+@dataclass
+class RefreshResult:
+    status: str  # ok, failed, locked
+    step: str = ""
+    seconds: float = 0.0
+    rows_in: int = 0
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    entered: int = 0
+    left: int = 0
+    segments_changed: int = 0
+    freshness: str = ""
+    as_of: str = ""
+    failures: list[str] = field(default_factory=list)
+
+    def log_line(self) -> str:
+        stamp = f"{_utc_now():%Y-%m-%dT%H:%M:%SZ}"
+        parts = [stamp, f"refresh {self.status}"]
+        if self.step:
+            parts.append(f"step={self.step}")
+        parts += [
+            f"as_of={self.as_of.replace(' ', 'T')}",
+            f"rows_in={self.rows_in}",
+            f"time={self.seconds:.1f}s",
+            f"segments_changed={self.segments_changed}",
+            f"entered={self.entered}",
+            f"left={self.left}",
+            f"freshness={self.freshness or 'n/a'}",
+        ]
+        if self.status == "ok":
+            parts.append("published=yes")
+        elif self.status == "failed":
+            parts.append("published=no (readers keep the last good segments)")
+        if self.failures:
+            parts.append("failures=" + ",".join(self.failures[:5]))
+        return " ".join(parts)
+
+
+def _dbt(args: list[str], project: Path, vars_yaml: str | None, log: Path) -> int:
+    """dbt with its output appended to ``log`` (the refresh prints one line, not dbt's)."""
+    command = [proj.dbt_executable(), *args]
+    if vars_yaml:
+        command += ["--vars", vars_yaml]
+    with open(log, "a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        return subprocess.call(
+            command, cwd=project, env=proj.dbt_env(project), stdout=out, stderr=out
+        )
+
+
+def _target_dir(project: Path) -> Path:
+    return Path(os.environ.get("DBT_TARGET_PATH", str(project / "target")))
+
+
+def _keep_results(project: Path, name: str) -> None:
+    """Keep the build step's run_results.json (the history step overwrites it)."""
+    results = _target_dir(project) / "run_results.json"
+    if results.exists():
+        shutil.copy(results, results.with_name(name))
+
+
+def _failures(project: Path) -> list[str]:
+    path = _target_dir(project) / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text()).get("results", [])
+    return [r["unique_id"].split(".")[2] for r in results if r.get("status") in ("error", "fail")]
+
+
+def _freshness(project: Path) -> str:
+    path = _target_dir(project) / "sources.json"
+    if not path.exists():
+        return "unknown"
+    results = json.loads(path.read_text()).get("results", [])
+    worst = "pass"
+    for r in results:
+        if r.get("status") in ("error", "runtime error"):
+            worst = "stale"
+        elif r.get("status") == "warn" and worst == "pass":
+            worst = "warn"
+    stale = [r["unique_id"].split(".")[-1] for r in results if r.get("status") != "pass"]
+    return worst + (f"({','.join(stale)})" if stale else "")
+
+
+def _raw_rows(db_file: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db_file), read_only=True)
+    try:
+        rows = con.execute(
+            "select source_table, raw_rows from staging.stg_raw__row_audit"
+        ).fetchall()
+    finally:
+        con.close()
+    return {table: int(n) for table, n in rows}
+
+
+def _history_changes(db_file: Path, since: datetime) -> tuple[int, int, int]:
+    con = duckdb.connect(str(db_file), read_only=True)
+    try:
+        entered, left, segments = con.execute(
+            "select count(*) filter (where change_type = 'entered'), "
+            "count(*) filter (where change_type = 'left'), count(distinct segment) "
+            "from segmentation.segment_membership_history where recorded_at >= ?",
+            [since],
+        ).fetchone()
+    finally:
+        con.close()
+    return int(entered), int(left), int(segments)
+
+
+def refresh(
+    project: Path,
+    as_of: str | None = None,
+    full_refresh: bool = False,
+    log_dir: Path | None = None,
+    extra_vars: dict[str, object] | None = None,
+) -> RefreshResult:
+    """One scheduled refresh. Never raises for a failed build: the result says so.
+
+    as_of defaults to now, pinned once so that every step, the segments and the history
+    rows carry the same one."""
+    db_file = proj.db_path(project)
+    log_dir = log_dir or db_file.parent
+    log_dir.mkdir(parents=True, exist_ok=True)
+    dbt_log = log_dir / "refresh-dbt.log"
+    state_file = log_dir / "refresh-state.json"
+    as_of = as_of or f"{_utc_now():%Y-%m-%d %H:%M:%S}"
+    result = RefreshResult(status="failed", as_of=as_of)
+    started = time.perf_counter()
+    vars_yaml = json.dumps({"as_of": as_of, **(extra_vars or {})})
+    try:
+        with refresh_lock(db_file):
+            dbt_log.write_text(f"refresh started {_utc_now():%Y-%m-%dT%H:%M:%SZ}\n")
+            # 1. source freshness: reported, not blocking (the segment freshness test,
+            #    an error in prod, is what stops stale segments from being published)
+            _dbt(["source", "freshness"], project, vars_yaml, dbt_log)
+            result.freshness = _freshness(project)
+            # 2. write + audit: everything but the history, tests included
+            build = ["build", "--exclude", "tag:history"]
+            if full_refresh:
+                build.append("--full-refresh")
+            build_code = _dbt(build, project, vars_yaml, dbt_log)
+            _keep_results(project, "refresh_build_results.json")
+            if build_code != 0:
+                result.step = "build"
+                result.failures = _failures(project)
+                return result
+            # 3. history records only states that passed their tests
+            history_started = _utc_now()
+            if _dbt(["build", "--select", "tag:history"], project, vars_yaml, dbt_log) != 0:
+                result.step = "history"
+                result.failures = _failures(project)
+                return result
+            # 4. publish
+            publish(db_file, published_path(project))
+            raw = _raw_rows(db_file)
+            previous = json.loads(state_file.read_text()) if state_file.exists() else {}
+            result.rows_by_table = {t: n - int(previous.get(t, 0)) for t, n in raw.items()}
+            result.rows_in = sum(result.rows_by_table.values())
+            state_file.write_text(json.dumps(raw, indent=2))
+            result.entered, result.left, result.segments_changed = _history_changes(
+                db_file, history_started
+            )
+            result.status = "ok"
+            return result
+    except RefreshLocked as exc:
+        result.status = "locked"
+        result.failures = [str(exc)]
+        return result
+    finally:
+        result.seconds = time.perf_counter() - started
+        if result.status != "locked":
+            with open(log_dir / "refresh.log", "a") as log:
+                log.write(result.log_line() + "\n")

@@ -1,0 +1,404 @@
+"""The scheduled refresh: incremental models give what a full rebuild gives, history
+records changes only, write-audit-publish keeps the last good segments, the lock holds,
+and a new hot-abandoner session shows within one refresh."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from conftest import PROJECT, Build, run_dbt
+
+END = datetime(2026, 11, 20, 12, 0, 0)
+DAYS = 120
+CUSTOMERS = 2_000
+APPEND_DAYS = 2
+
+# bookkeeping that differs between an incremental and a full build by design
+RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at"}
+# state that only an incremental history has
+HISTORY_TABLES = {"stg_raw__event_arrivals", "int_customers_identity_tracked"}
+HISTORY_TAGGED = {"segment_membership_history", "segment_size_history"}
+
+
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Warehouse:
+    """A raw folder and the working, published and log files of one refresh schedule."""
+
+    def __init__(self, root: Path, raw: Path) -> None:
+        self.root = root
+        self.raw = raw
+        self.db = root / "warehouse.duckdb"
+        self.published = root / "published.duckdb"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            SEGMENTATION_RAW_DIR=str(self.raw),
+            SEGMENTATION_DB_PATH=str(self.db),
+            SEGMENTATION_PUBLISHED_PATH=str(self.published),
+            SEGMENTATION_TARGET="ci",
+            DBT_PROFILES_DIR=str(PROJECT),
+            DBT_TARGET_PATH=str(self.root / "target"),
+            DBT_LOG_PATH=str(self.root / "dbt-logs"),
+            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        )
+        return env
+
+    def refresh(self, as_of: datetime, *extra: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "segmentation", "refresh", "--as-of", _ts(as_of), *extra]
+        return subprocess.run(command, cwd=PROJECT, env=self.env(), capture_output=True, text=True)
+
+    def query(self, sql: str, db: Path | None = None) -> list[tuple]:
+        con = duckdb.connect(str(db or self.db), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, sql: str, db: Path | None = None) -> object:
+        return self.query(sql, db)[0][0]
+
+
+def full_build(raw: Path, work: Path, as_of: datetime) -> Build:
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "full.duckdb"
+    result = run_dbt(["build", "--full-refresh"], raw, db, work, _ts(as_of))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return Build(raw, db, result.returncode, result.stdout)
+
+
+def table_differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
+    """Per table: rows only in one build and rows only in the other (run bookkeeping
+    columns and incremental-only state left out)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{incremental}' as inc (read_only)")
+    con.execute(f"attach '{full}' as ful (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'ful' "
+        "and schema_name in ('staging', 'intermediate', 'core', 'segmentation')"
+    ).fetchall()
+    differences = {}
+    for schema, table in tables:
+        if table in HISTORY_TABLES | HISTORY_TAGGED:
+            continue
+        columns = [
+            name
+            for (name,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'ful' "
+                "and schema_name = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()
+            if name not in RUN_COLUMNS
+        ]
+        listed = ", ".join(f'"{c}"' for c in columns)
+        only = []
+        for left, right in (("inc", "ful"), ("ful", "inc")):
+            only.append(
+                con.execute(
+                    f"select count(*) from (select {listed} from {left}.{schema}.{table} "
+                    f"except all select {listed} from {right}.{schema}.{table})"
+                ).fetchone()[0]
+            )
+        if any(only):
+            differences[f"{schema}.{table}"] = tuple(only)
+    con.close()
+    assert len(tables) > 30, tables
+    return differences
+
+
+@pytest.fixture(scope="module")
+def schedule(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """Generated data refreshed once (the first build), then 2 days appended and refreshed."""
+    from segmentation.append import append_days
+    from segmentation.generate import generate
+
+    root = tmp_path_factory.mktemp("refresh")
+    raw = root / "raw"
+    generate(
+        customers=CUSTOMERS,
+        days=DAYS,
+        seed=11,
+        end=END,
+        out=raw,
+        truth_out=root / "truth",
+        progress=False,
+    )
+    warehouse = Warehouse(root, raw)
+    first = warehouse.refresh(END)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert warehouse.published.exists()
+    append_days(raw, APPEND_DAYS, seed=3, progress=False, truth_out=root / "truth")
+    second = warehouse.refresh(END + timedelta(days=APPEND_DAYS))
+    assert second.returncode == 0, second.stdout + second.stderr
+    warehouse.last_output = second.stdout  # type: ignore[attr-defined]
+    return warehouse
+
+
+def test_appended_data_has_late_and_duplicate_events(schedule: Warehouse) -> None:
+    new_rows = schedule.scalar(
+        "select sum(new_rows) from staging.stg_raw__event_arrivals "
+        "where observed_at = (select max(observed_at) from staging.stg_raw__event_arrivals)"
+    )
+    assert new_rows > 1_000
+    late = schedule.scalar(
+        f"select count(*) from staging.stg_raw__web_events where received_at > '{_ts(END)}' "
+        f"and occurred_at < '{_ts(END)}'"
+    )
+    assert late > 0, "the append should deliver events that happened before the last load"
+    duplicates = schedule.scalar(
+        "select duplicate_rows from staging.stg_raw__row_audit where source_table = 'web_events'"
+    )
+    assert duplicates > 0
+
+
+def test_refresh_equals_full_rebuild(schedule: Warehouse, tmp_path: Path) -> None:
+    full = full_build(schedule.raw, tmp_path, END + timedelta(days=APPEND_DAYS))
+    assert table_differences(schedule.db, full.db_path) == {}
+
+
+def test_refresh_log_line_and_published_copy(schedule: Warehouse) -> None:
+    line = schedule.last_output.strip().splitlines()[-1]  # type: ignore[attr-defined]
+    assert "refresh ok" in line and "published=yes" in line
+    rows_in = int(line.split("rows_in=")[1].split()[0])
+    assert rows_in > 1_000
+    assert "refresh ok" in (schedule.root / "refresh.log").read_text()
+    published = schedule.scalar(
+        "select count(*) from segmentation.customer_segments", schedule.published
+    )
+    assert published == schedule.scalar("select count(*) from segmentation.customer_segments")
+    # readers see marts only
+    schemas = {
+        s
+        for (s,) in schedule.query(
+            "select distinct schema_name from duckdb_tables()", schedule.published
+        )
+    }
+    assert schemas == {"core", "segmentation", "main"}
+
+
+def test_history_records_changes_with_as_of(schedule: Warehouse) -> None:
+    as_ofs = schedule.query(
+        "select as_of, count(*) from segmentation.segment_membership_history group by 1 order by 1"
+    )
+    assert [a for a, _ in as_ofs] == [END, END + timedelta(days=APPEND_DAYS)]
+    # the first run enters everyone; two days later some people moved
+    assert as_ofs[0][1] > CUSTOMERS and as_ofs[1][1] > 0
+    # replaying the history gives today's memberships
+    replayed = schedule.scalar(
+        """
+        with latest as (
+            select person_id, segment, max_by(change_type, recorded_at) as last_change
+            from segmentation.segment_membership_history group by 1, 2
+        )
+        select count(*) from (
+            select person_id, segment from latest where last_change = 'entered'
+            except
+            select person_id, segment from segmentation.customer_segments
+        )
+        """
+    )
+    assert replayed == 0
+    assert (
+        schedule.scalar("select count(distinct as_of) from segmentation.segment_size_history") == 2
+    )
+
+
+def test_refresh_without_new_data_adds_no_history(schedule: Warehouse) -> None:
+    as_of = END + timedelta(days=APPEND_DAYS)
+    before = schedule.scalar("select count(*) from segmentation.segment_membership_history")
+    sizes = schedule.scalar("select count(*) from segmentation.segment_size_history")
+    again = schedule.refresh(as_of)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "segments_changed=0" in again.stdout
+    assert schedule.scalar("select count(*) from segmentation.segment_membership_history") == before
+    assert schedule.scalar("select count(*) from segmentation.segment_size_history") == sizes
+
+
+def _known_person(schedule: Warehouse) -> tuple[str, str]:
+    """A customer who is not a Hot Abandoner: (customer_id, person_id)."""
+    return schedule.query(
+        """
+        select merged.customer_id, merged.person_id
+        from intermediate.int_customers_merged as merged
+        where merged.customer_id = merged.person_id and merged.person_id not in (
+            select person_id from segmentation.customer_segments where segment = 'Hot Abandoners'
+        )
+        order by merged.customer_id
+        limit 1
+        """
+    )[0]
+
+
+def _session(customer_id: str, start: datetime, received: datetime) -> pa.Table:
+    """3 product views in 10 minutes and an add-to-cart, no purchase."""
+    steps = [
+        ("product_view", 0, "SKU00001"),
+        ("product_view", 4, "SKU00002"),
+        ("product_view", 9, "SKU00003"),
+        ("add_to_cart", 10, "SKU00003"),
+    ]
+    return pa.table(
+        {
+            "event_id": [f"test-hot-{i}" for i in range(len(steps))],
+            "anonymous_id": ["test-visitor-hot"] * len(steps),
+            "customer_id": [customer_id] * len(steps),
+            "event_type": [s[0] for s in steps],
+            "product_id": [s[2] for s in steps],
+            "page_url": [f"/products/{s[2]}" for s in steps],
+            "occurred_at": [start + timedelta(minutes=s[1]) for s in steps],
+            "received_at": [received] * len(steps),
+        }
+    )
+
+
+def test_hot_abandoner_within_one_refresh_and_late_rows_reloaded(
+    schedule: Warehouse, tmp_path: Path
+) -> None:
+    from segmentation.raw_store import append_part
+
+    previous = END + timedelta(days=APPEND_DAYS)
+    as_of = previous + timedelta(hours=3)
+    customer_id, person_id = _known_person(schedule)
+    start = as_of - timedelta(hours=2)
+    append_part(
+        schedule.raw,
+        "web_events",
+        _session(customer_id, start, start + timedelta(minutes=12)),
+        "test-hot-session",
+    )
+    # and a delivery stamped 10 days back: older than the 3-day lookback window
+    stale = previous - timedelta(days=10)
+    late = pa.table(
+        {
+            "event_id": ["test-late-0", "test-late-1"],
+            "anonymous_id": ["test-visitor-late"] * 2,
+            "customer_id": [customer_id] * 2,
+            "event_type": ["page_view", "product_view"],
+            "product_id": [None, "SKU00004"],
+            "page_url": ["/", "/products/SKU00004"],
+            "occurred_at": [stale - timedelta(minutes=5), stale - timedelta(minutes=4)],
+            "received_at": [stale, stale],
+        }
+    )
+    append_part(schedule.raw, "web_events", late, "test-late-delivery")
+
+    result = schedule.refresh(as_of)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    segments = {
+        s
+        for (s,) in schedule.query(
+            f"select segment from segmentation.customer_segments where person_id = '{person_id}'"
+        )
+    }
+    assert "Hot Abandoners" in segments
+    entered = schedule.query(
+        "select as_of from segmentation.segment_membership_history "
+        f"where person_id = '{person_id}' and segment = 'Hot Abandoners' "
+        "and change_type = 'entered'"
+    )
+    assert entered == [(as_of,)]
+    # the published copy has it too
+    assert (
+        schedule.scalar(
+            f"select count(*) from segmentation.customer_segments where person_id = '{person_id}' "
+            "and segment = 'Hot Abandoners'",
+            schedule.published,
+        )
+        == 1
+    )
+
+    # late rows beyond the window: counted, warned about, and loaded all the same
+    late_rows = schedule.scalar(
+        "select sum(late_rows) from staging.stg_raw__event_arrivals "
+        f"where source_table = 'web_events' and received_date = '{stale.date()}'"
+    )
+    assert late_rows == 2
+    assert (
+        schedule.scalar(
+            "select count(*) from staging.stg_raw__web_events where event_id like 'test-late-%'"
+        )
+        == 2
+    )
+    dbt_log = (schedule.root / "refresh-dbt.log").read_text().splitlines()
+    assert any("WARN" in line and "no_late_arrivals_beyond_window" in line for line in dbt_log)
+
+    full = full_build(schedule.raw, tmp_path, as_of)
+    assert table_differences(schedule.db, full.db_path) == {}
+
+
+def test_failed_refresh_keeps_last_good_segments(
+    schedule: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segmentation.refresh import refresh
+
+    for key, value in schedule.env().items():
+        monkeypatch.setenv(key, value)
+    published_before = schedule.query("select published_at from main.published", schedule.published)
+    memberships_before = schedule.scalar(
+        "select count(*) from segmentation.customer_segments", schedule.published
+    )
+    history_before = schedule.scalar("select count(*) from segmentation.segment_membership_history")
+    as_of = END + timedelta(days=APPEND_DAYS, hours=6)
+    result = refresh(
+        PROJECT,
+        as_of=_ts(as_of),
+        extra_vars={
+            "business_test_severity": "error",
+            "segment_share_overrides": {"Champions": {"min_share": 0.9}},
+        },
+    )
+    assert result.status == "failed" and result.step == "build"
+    assert any("segment_share_within_bounds" in f for f in result.failures), result.failures
+    assert "published=no" in result.log_line()
+    # readers still see the last good run; history did not move
+    assert schedule.query("select published_at from main.published", schedule.published) == (
+        published_before
+    )
+    assert (
+        schedule.scalar("select count(*) from segmentation.customer_segments", schedule.published)
+        == memberships_before
+    )
+    assert (
+        schedule.scalar("select max(as_of) from segmentation.customer_segments", schedule.published)
+        < as_of
+    )
+    assert (
+        schedule.scalar("select count(*) from segmentation.segment_membership_history")
+        == history_before
+    )
+
+
+def test_second_refresh_exits_while_one_runs(schedule: Warehouse) -> None:
+    from segmentation.refresh import LOCKED_EXIT, refresh_lock
+
+    with refresh_lock(schedule.db):
+        result = schedule.refresh(END + timedelta(days=APPEND_DAYS, hours=7))
+    assert result.returncode == LOCKED_EXIT
+    assert "another refresh is running" in result.stdout
+
+
+def test_as_of_cannot_move_back_incrementally(schedule: Warehouse, tmp_path: Path) -> None:
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(schedule.db, db)
+    result = run_dbt(
+        ["run", "--select", "stg_raw__web_events"],
+        schedule.raw,
+        db,
+        tmp_path,
+        _ts(END - timedelta(days=5)),
+    )
+    assert result.returncode != 0
+    assert "as_of may only move forward" in result.stdout + result.stderr
