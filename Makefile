@@ -9,7 +9,7 @@ ONLINE_RETAIL ?= ../shared/datasets/online_retail/online_retail.parquet
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup run test lint run-online-retail bench bench-generate report docs clean
+.PHONY: setup run test lint refresh append run-online-retail bench bench-refresh bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -29,6 +29,15 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+## make refresh: the scheduled job (lock, source freshness, incremental build + tests,
+## history, publish to data/published.duckdb, one line appended to data/refresh.log)
+refresh: setup
+	$(BIN)/segmentation refresh
+
+## make append DAYS=1: add the next days of demo data (late and duplicate events included)
+append: setup
+	$(BIN)/segmentation generate --append --days $(or $(DAYS),1)
+
 lint: setup
 	$(BIN)/ruff check src tests/python bench
 	$(BIN)/sqlfluff lint models
@@ -43,6 +52,10 @@ run-online-retail: setup
 bench: setup
 	$(BIN)/python bench/run_bench.py --size $(or $(SIZE),100k)
 
+## make bench-refresh SIZE=1m: full build vs one refresh after a new day, at 180 and 365 days of history
+bench-refresh: setup
+	$(BIN)/python bench/bench_refresh.py --size $(or $(SIZE),100k)
+
 report: setup
 	$(BIN)/segmentation report --out reports
 
@@ -53,4 +66,4 @@ docs: setup
 	$(BIN)/dbt docs generate
 
 clean:
-	rm -rf target logs data/customer_segmentation.duckdb
+	rm -rf target logs data/customer_segmentation.duckdb data/published.duckdb

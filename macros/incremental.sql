@@ -1,7 +1,7 @@
 {#- Incremental event models (issue: scheduled refresh). The large event paths load only
     what arrived since their last run: rows whose load time (`received_at`) falls in a
     lookback window of `incremental_lookback_days` whole days before the newest load
-    already built, plus the days `stg_raw__event_arrivals` saw grow beyond that window.
+    already built, plus the days `stg_raw__arrivals` saw grow beyond that window.
     Downstream models recompute only the visitors, people or keys those rows touch. -#}
 
 {#- delete+insert where the engine has it; merge on Spark and Databricks (same unique keys). -#}
@@ -77,10 +77,10 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- The received days (as SQL date literals) in which `stg_raw__event_arrivals` saw rows
+{#- The received days (as SQL date literals) in which `stg_raw__arrivals` saw rows
     arrive beyond the lookback window since `relation` last loaded: they are reloaded. -#}
 {% macro late_arrival_days(relation, source_table) %}
-    {%- set arrivals = ref('stg_raw__event_arrivals') -%}
+    {%- set arrivals = ref('stg_raw__arrivals') -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
@@ -98,11 +98,16 @@
 
 {#- The filter an incremental staging model puts on its base rows: what arrived in the
     lookback window, the late days, and rows that were in the future of the last as_of. -#}
-{% macro incremental_event_filter(relation, source_table) %}
+{% macro incremental_event_filter(relation, source_table, window_start) %}
     {%- set late_days = late_arrival_days(relation, source_table) -%}
+    {#- literals, not subqueries: DuckDB pushes them into the Parquet scan, where a scalar
+        subquery inside an OR became a nested-loop join (28 s instead of 4 s at 1M) -#}
+    {%- set newest_event = scalar_query("select cast(max(occurred_at) as varchar) from " ~ relation) -%}
     (
-        received_at >= {{ lookback_window_start(relation) }}
-        or occurred_at > (select max(occurred_at) from {{ relation }})
+        received_at >= {{ window_start }}
+        {%- if newest_event is not none %}
+        or occurred_at > cast('{{ newest_event }}' as timestamp)
+        {%- endif %}
         {%- for day in late_days %}
             {%- if day is none %}
         or received_at is null

@@ -95,3 +95,16 @@
 {% macro spark__days_between_dates(start_date, end_date) -%}
     datediff({{ end_date }}, {{ start_date }})
 {%- endmacro %}
+
+{#- A 64-bit hash of several columns (nulls included), to tell row versions apart cheaply. -#}
+{% macro row_hash(columns) -%}
+    {{ return(adapter.dispatch('row_hash', 'customer_segmentation')(columns)) }}
+{%- endmacro %}
+
+{% macro default__row_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__row_hash(columns) -%}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}

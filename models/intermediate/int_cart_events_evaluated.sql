@@ -1,7 +1,8 @@
 -- one row per add_to_cart or checkout_started web event: the next purchase by the same
 -- person (or still-anonymous visitor) and whether it came within the cart window; whether
--- the window has closed depends on as_of and is decided downstream (as is the price). Incremental: a run
--- recomputes every actor with a new web event, a changed order or a re-attributed identity
+-- the window has closed depends on as_of and is decided downstream (as is the price).
+-- Incremental: a run recomputes every actor with a new web event, a changed order or a
+-- re-attributed identity
 {{ config(
     materialized='incremental',
     unique_key='event_id',
@@ -10,19 +11,9 @@
 ) }}
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
 
+{%- set cart_event_types = "('add_to_cart', 'checkout_started', 'purchase')" %}
+
 with
-
-all_web_events as (
-
-    select * from {{ ref('int_web_events_sessionized') }}
-
-),
-
-all_orders as (
-
-    select * from {{ ref('int_orders_priced') }}
-
-),
 
 customers_merged as (
 
@@ -30,30 +21,12 @@ customers_merged as (
 
 ),
 
-actor_events as (
-
-    select
-        *,
-        coalesce(person_id, visitor_id) as actor_id
-    from all_web_events
-    where event_type in ('add_to_cart', 'checkout_started', 'purchase')
-
-),
-
-person_orders as (
-
-    select
-        customers_merged.person_id as actor_id,
-        all_orders.ordered_at,
-        all_orders.updated_at,
-        all_orders.is_completed
-    from all_orders
-    inner join customers_merged
-        on all_orders.customer_id = customers_merged.customer_id
-
-),
-
 {% if is_incremental() %}
+
+    {#- each CTE reads its table itself: DuckDB materialises a CTE read twice, and these
+        span every web event and order #}
+    {%- set since = last_loaded_at(this) %}
+    {%- set window_start = lookback_window_start(this, 'occurred_at') %}
 
     identity_changes as (
 
@@ -61,28 +34,34 @@ person_orders as (
 
     ),
 
-    {%- set since = last_loaded_at(this) %}
-    {%- set window_start = lookback_window_start(this, 'occurred_at') %}
+    new_events as (
+
+        select
+            event_id,
+            coalesce(person_id, visitor_id) as actor_id
+        from {{ ref('int_web_events_sessionized') }}
+        where event_type in {{ cart_event_types }} and loaded_at > {{ since }}
+
+    ),
 
     affected_actors as (
 
-        select actor_id from actor_events
-        where loaded_at > {{ since }}
+        select actor_id from new_events
 
         union
 
         -- an event that now belongs to another actor leaves its old one
         select actor_id from {{ this }}
-        where event_id in (
-            select actor_events.event_id from actor_events
-            where actor_events.loaded_at > {{ since }}
-        )
+        where event_id in (select new_events.event_id from new_events)
 
         union
 
         -- orders are not incremental: new or changed ones (any status) within the lookback window
-        select actor_id from person_orders
-        where ordered_at >= {{ window_start }} or updated_at >= {{ window_start }}
+        select customers_merged.person_id as actor_id
+        from {{ ref('int_orders_priced') }} as changed_orders
+        inner join customers_merged
+            on changed_orders.customer_id = customers_merged.customer_id
+        where changed_orders.ordered_at >= {{ window_start }} or changed_orders.updated_at >= {{ window_start }}
 
         union
 
@@ -98,15 +77,27 @@ person_orders as (
 
     web_events as (
 
-        select * from actor_events
-        where actor_id in (select affected_actors.actor_id from affected_actors)
+        select
+            *,
+            coalesce(person_id, visitor_id) as actor_id
+        from {{ ref('int_web_events_sessionized') }}
+        where
+            event_type in {{ cart_event_types }}
+            and coalesce(person_id, visitor_id) in (select affected_actors.actor_id from affected_actors)
 
     ),
 
     orders as (
 
-        select * from person_orders
-        where actor_id in (select affected_actors.actor_id from affected_actors)
+        select
+            customers_merged.person_id as actor_id,
+            all_orders.ordered_at
+        from {{ ref('int_orders_priced') }} as all_orders
+        inner join customers_merged
+            on all_orders.customer_id = customers_merged.customer_id
+        where
+            all_orders.is_completed
+            and customers_merged.person_id in (select affected_actors.actor_id from affected_actors)
 
     ),
 
@@ -114,13 +105,23 @@ person_orders as (
 
     web_events as (
 
-        select * from actor_events
+        select
+            *,
+            coalesce(person_id, visitor_id) as actor_id
+        from {{ ref('int_web_events_sessionized') }}
+        where event_type in {{ cart_event_types }}
 
     ),
 
     orders as (
 
-        select * from person_orders
+        select
+            customers_merged.person_id as actor_id,
+            all_orders.ordered_at
+        from {{ ref('int_orders_priced') }} as all_orders
+        inner join customers_merged
+            on all_orders.customer_id = customers_merged.customer_id
+        where all_orders.is_completed
 
     ),
 
@@ -157,7 +158,6 @@ purchases as (
         actor_id,
         ordered_at as purchase_at
     from orders
-    where is_completed
 
 ),
 

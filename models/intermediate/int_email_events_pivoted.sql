@@ -7,26 +7,22 @@
     on_schema_change='fail',
 ) }}
 
+{%- set pair_key = "customer_id || '|' || coalesce(campaign_id, '')" %}
+
 with
-
-all_email_events as (
-
-    select
-        *,
-        -- one key for the pair; a null campaign is a pair of its own
-        customer_id || '|' || coalesce(campaign_id, '') as customer_campaign_key
-    from {{ ref('stg_raw__email_events') }}
-
-),
 
 {% if is_incremental() %}
 
     email_events as (
 
-        select * from all_email_events
-        where customer_campaign_key in (
-            select changed.customer_campaign_key from all_email_events as changed
-            where changed.loaded_at > {{ last_loaded_at(this) }}
+        -- the staged table read twice, not a shared CTE (DuckDB would materialise it whole)
+        select
+            *,
+            {{ pair_key }} as customer_campaign_key
+        from {{ ref('stg_raw__email_events') }}
+        where {{ pair_key }} in (
+            select {{ pair_key }} from {{ ref('stg_raw__email_events') }}
+            where loaded_at > {{ last_loaded_at(this) }}
         )
 
     ),
@@ -35,7 +31,11 @@ all_email_events as (
 
     email_events as (
 
-        select * from all_email_events
+        -- one key for the pair; a null campaign is a pair of its own
+        select
+            *,
+            {{ pair_key }} as customer_campaign_key
+        from {{ ref('stg_raw__email_events') }}
 
     ),
 

@@ -9,19 +9,14 @@
 
 with
 
-all_events as (
-
-    select * from {{ ref('int_web_events_sessionized') }}
-
-),
-
 {% if is_incremental() %}
 
     events as (
 
-        select * from all_events
+        -- the staged table read twice, not a shared CTE (DuckDB would materialise it whole)
+        select * from {{ ref('int_web_events_sessionized') }}
         where visitor_id in (
-            select recomputed.visitor_id from all_events as recomputed
+            select recomputed.visitor_id from {{ ref('int_web_events_sessionized') }} as recomputed
             where recomputed.loaded_at > {{ last_loaded_at(this) }}
         )
 
@@ -31,7 +26,7 @@ all_events as (
 
     events as (
 
-        select * from all_events
+        select * from {{ ref('int_web_events_sessionized') }}
 
     ),
 

@@ -8,13 +8,9 @@
 ) }}
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
 
+{%- set visitor_key = "coalesce(anonymous_id, 'customer:' || customer_id)" %}
+
 with
-
-staged_events as (
-
-    select * from {{ ref('stg_raw__web_events') }}
-
-),
 
 customers_merged as (
 
@@ -22,16 +18,11 @@ customers_merged as (
 
 ),
 
-all_visitors as (
-
-    select
-        *,
-        coalesce(anonymous_id, 'customer:' || customer_id) as visitor_id
-    from staged_events
-
-),
-
 {% if is_incremental() %}
+
+    {#- each CTE reads the staged table itself: a CTE over all 35M events read twice was
+        materialised whole by DuckDB (24 s instead of 3 s at 1M) #}
+    {%- set since = last_loaded_at(this) %}
 
     identity_changes as (
 
@@ -39,14 +30,12 @@ all_visitors as (
 
     ),
 
-    {%- set since = last_loaded_at(this) %}
-
     new_events as (
 
         select
             event_id,
-            visitor_id
-        from all_visitors
+            {{ visitor_key }} as visitor_id
+        from {{ ref('stg_raw__web_events') }}
         where loaded_at > {{ since }}
 
     ),
@@ -57,25 +46,25 @@ all_visitors as (
 
         union
 
-        -- a re-delivered event may have moved from another visitor
+        -- a re-delivered event may have moved from another visitor, and a customer may
+        -- now belong to another person
         select visitor_id from {{ this }}
-        where event_id in (select new_events.event_id from new_events)
-
-        union
-
-        -- customers now belonging to another person
-        select visitor_id from {{ this }}
-        where resolved_customer_id in (
-            select identity_changes.customer_id from identity_changes
-            where identity_changes.loaded_at > {{ since }}
-        )
+        where
+            event_id in (select new_events.event_id from new_events)
+            or resolved_customer_id in (
+                select identity_changes.customer_id from identity_changes
+                where identity_changes.loaded_at > {{ since }}
+            )
 
     ),
 
     visitors as (
 
-        select * from all_visitors
-        where visitor_id in (select affected_visitors.visitor_id from affected_visitors)
+        select
+            *,
+            {{ visitor_key }} as visitor_id
+        from {{ ref('stg_raw__web_events') }}
+        where {{ visitor_key }} in (select affected_visitors.visitor_id from affected_visitors)
 
     ),
 
@@ -83,7 +72,10 @@ all_visitors as (
 
     visitors as (
 
-        select * from all_visitors
+        select
+            *,
+            {{ visitor_key }} as visitor_id
+        from {{ ref('stg_raw__web_events') }}
 
     ),
 

@@ -186,11 +186,14 @@ def _freshness(project: Path) -> str:
     return worst + (f"({','.join(stale)})" if stale else "")
 
 
-def _raw_rows(db_file: Path) -> dict[str, int]:
+def _rows_in(db_file: Path, since: datetime) -> dict[str, int]:
+    """Raw rows that came in, per table, as the load ledger saw them in this refresh."""
     con = duckdb.connect(str(db_file), read_only=True)
     try:
         rows = con.execute(
-            "select source_table, raw_rows from staging.stg_raw__row_audit"
+            "select source_table, sum(new_rows) from staging.stg_raw__arrivals "
+            "where observed_at >= ? group by source_table order by source_table",
+            [since],
         ).fetchall()
     finally:
         con.close()
@@ -226,7 +229,6 @@ def refresh(
     log_dir = log_dir or db_file.parent
     log_dir.mkdir(parents=True, exist_ok=True)
     dbt_log = log_dir / "refresh-dbt.log"
-    state_file = log_dir / "refresh-state.json"
     as_of = as_of or f"{_utc_now():%Y-%m-%d %H:%M:%S}"
     result = RefreshResult(status="failed", as_of=as_of)
     started = time.perf_counter()
@@ -240,6 +242,7 @@ def refresh(
             result.freshness = _freshness(project)
             # 2. write + audit: everything but the history, tests included
             build = ["build", "--exclude", "tag:history"]
+            build_started = _utc_now()
             if full_refresh:
                 build.append("--full-refresh")
             build_code = _dbt(build, project, vars_yaml, dbt_log)
@@ -256,11 +259,8 @@ def refresh(
                 return result
             # 4. publish
             publish(db_file, published_path(project))
-            raw = _raw_rows(db_file)
-            previous = json.loads(state_file.read_text()) if state_file.exists() else {}
-            result.rows_by_table = {t: n - int(previous.get(t, 0)) for t, n in raw.items()}
+            result.rows_by_table = _rows_in(db_file, build_started)
             result.rows_in = sum(result.rows_by_table.values())
-            state_file.write_text(json.dumps(raw, indent=2))
             result.entered, result.left, result.segments_changed = _history_changes(
                 db_file, history_started
             )

@@ -25,7 +25,7 @@ APPEND_DAYS = 2
 # bookkeeping that differs between an incremental and a full build by design
 RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at"}
 # state that only an incremental history has
-HISTORY_TABLES = {"stg_raw__event_arrivals", "int_customers_identity_tracked"}
+HISTORY_TABLES = {"stg_raw__arrivals", "int_customers_identity_tracked"}
 HISTORY_TAGGED = {"segment_membership_history", "segment_size_history"}
 
 
@@ -148,8 +148,8 @@ def schedule(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 
 def test_appended_data_has_late_and_duplicate_events(schedule: Warehouse) -> None:
     new_rows = schedule.scalar(
-        "select sum(new_rows) from staging.stg_raw__event_arrivals "
-        "where observed_at = (select max(observed_at) from staging.stg_raw__event_arrivals)"
+        "select sum(new_rows) from staging.stg_raw__arrivals "
+        "where observed_at = (select max(observed_at) from staging.stg_raw__arrivals)"
     )
     assert new_rows > 1_000
     late = schedule.scalar(
@@ -322,7 +322,7 @@ def test_hot_abandoner_within_one_refresh_and_late_rows_reloaded(
 
     # late rows beyond the window: counted, warned about, and loaded all the same
     late_rows = schedule.scalar(
-        "select sum(late_rows) from staging.stg_raw__event_arrivals "
+        "select sum(late_rows) from staging.stg_raw__arrivals "
         f"where source_table = 'web_events' and received_date = '{stale.date()}'"
     )
     assert late_rows == 2

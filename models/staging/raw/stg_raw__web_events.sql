@@ -6,10 +6,21 @@
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
 ) }}
--- depends_on: {{ ref('stg_raw__event_arrivals') }}
+-- depends_on: {{ ref('stg_raw__arrivals') }}
 
+{%- set version_columns = [
+    'event_id',
+    'anonymous_id',
+    'customer_id',
+    'product_id',
+    'event_type',
+    'page_url',
+    'occurred_at',
+    'received_at',
+] %}
 {%- if is_incremental() %}
     {%- do assert_as_of_not_before_built_events(this) %}
+    {%- set window_start = lookback_window_start(this) %}
 {%- endif %}
 
 with
@@ -19,7 +30,7 @@ valid_rows as (
     select * from {{ ref('base_raw__web_events') }}
     where reject_reason is null
     {%- if is_incremental() %}
-        and {{ incremental_event_filter(this, 'web_events') }}
+        and {{ incremental_event_filter(this, 'web_events', window_start) }}
     {%- endif %}
 
 ),
@@ -41,7 +52,9 @@ candidates as (
 
         union all
 
-        -- the version already loaded competes with the new deliveries of its key
+        -- a row received in the window beats any version loaded before the window (and
+        -- one loaded from the window is reloaded itself); only rows reloaded from before
+        -- the window (late days, events no longer in the future) meet their loaded version
         select
             event_id,
             anonymous_id,
@@ -53,7 +66,10 @@ candidates as (
             received_at,
             true as is_loaded
         from {{ this }}
-        where event_id in (select valid_rows.event_id from valid_rows)
+        where event_id in (
+            select valid_rows.event_id from valid_rows
+            where valid_rows.received_at < {{ window_start }} or valid_rows.received_at is null
+        )
     {%- endif %}
 
 ),
@@ -74,6 +90,16 @@ ranked as (
 
 ),
 
+winners as (
+
+    select
+        *,
+        {{ row_hash(version_columns) }} as version_hash
+    from ranked
+    where version_rank = 1 and not is_loaded
+
+),
+
 current_rows as (
 
     select
@@ -87,13 +113,21 @@ current_rows as (
         event_type,
         page_url,
 
+        -- numerics
+        version_hash,
+
         -- timestamps
         occurred_at,
         received_at,
         {{ loaded_at() }} as loaded_at
-    from ranked
-    -- a key whose loaded version still wins is left as it is
-    where version_rank = 1 and not is_loaded
+    from winners
+    {%- if is_incremental() %}
+        -- a version already loaded as it is stays (downstream recomputes only real changes)
+        where not exists (
+            select 1 from {{ this }} as loaded
+            where loaded.event_id = winners.event_id and loaded.version_hash = winners.version_hash
+        )
+    {%- endif %}
 
 )
 

@@ -1,40 +1,42 @@
--- one row per raw event table, received day and run in which that day's raw row count
--- changed: the load ledger behind incremental refresh and its late-arrival check
+-- one row per raw table, load day and run in which that day's raw row count changed: the
+-- load ledger behind the incremental refresh, its late-arrival check and its rows-in count
 {{ config(materialized='incremental', incremental_strategy='append') }}
+
+{#- each raw table and the column that says when a row was loaded; only the event tables
+    are incremental, so only their late arrivals matter -#}
+{%- set load_columns = {
+    'web_events': 'received_at',
+    'email_events': 'received_at',
+    'customers': 'updated_at',
+    'products': 'updated_at',
+    'orders': 'updated_at',
+    'order_items': none,
+    'email_campaigns': 'sent_at',
+    'consents': 'changed_at',
+} %}
+{%- set incremental_tables = ['web_events', 'email_events'] %}
 
 with
 
-web_events as (
-
-    select * from {{ source('raw', 'web_events') }}
-
-),
-
-email_events as (
-
-    select * from {{ source('raw', 'email_events') }}
-
-),
-
 arrivals as (
 
-    select
-        'web_events' as source_table,
-        cast(received_at as date) as received_date,
-        count(*) as raw_rows,
-        max(received_at) as max_received_at
-    from web_events
-    group by cast(received_at as date)
-
-    union all
-
-    select
-        'email_events' as source_table,
-        cast(received_at as date) as received_date,
-        count(*) as raw_rows,
-        max(received_at) as max_received_at
-    from email_events
-    group by cast(received_at as date)
+    {% for table_name, load_column in load_columns.items() %}
+        select
+            '{{ table_name }}' as source_table,
+            {% if load_column -%}
+                cast({{ load_column }} as date) as received_date,
+                max({{ load_column }}) as max_received_at,
+            {%- else -%}
+                cast(null as date) as received_date,
+                cast(null as timestamp) as max_received_at,
+            {%- endif %}
+            count(*) as raw_rows
+        from {{ source('raw', table_name) }}
+        {% if load_column -%}
+            group by cast({{ load_column }} as date)
+        {%- endif %}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
@@ -83,6 +85,8 @@ arrivals as (
             arrivals.max_received_at,
             coalesce(previous_counts.raw_rows, 0) as previous_raw_rows,
             case
+                -- only the incremental tables load by window
+                when arrivals.source_table not in ('{{ incremental_tables | join("', '") }}') then false
                 -- nothing loaded before: nothing can be late
                 when windows.window_start is null then false
                 -- a null received_at can be anywhere in time: treat it as late
