@@ -111,7 +111,10 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from segmentation.refresh import LOCKED_EXIT, refresh
 
     project = proj.project_dir()
-    result = refresh(project, as_of=args.as_of, full_refresh=args.full_refresh)
+    extra_vars = {"clustering_refit_every_days": 0} if args.refit_clusters else None
+    result = refresh(
+        project, as_of=args.as_of, full_refresh=args.full_refresh, extra_vars=extra_vars
+    )
     print(result.log_line())
     if result.status == "locked":
         return LOCKED_EXIT
@@ -195,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ref.add_argument("--as-of", default=None, help="dbt var as_of (default: now, UTC)")
     ref.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    ref.add_argument(
+        "--refit-clusters",
+        action="store_true",
+        help="refit the clusters now (default: every clustering_refit_every_days, else assign)",
+    )
     ref.set_defaults(func=_cmd_refresh)
 
     summary = commands.add_parser("summary", help="print what the last build holds")

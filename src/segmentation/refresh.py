@@ -144,6 +144,8 @@ def _dbt(args: list[str], project: Path, vars_yaml: str | None, log: Path) -> in
     command = [proj.dbt_executable(), *args]
     if vars_yaml:
         command += ["--vars", vars_yaml]
+    # a step that stops before writing results must not report the last step's failures
+    (_target_dir(project) / "run_results.json").unlink(missing_ok=True)
     with open(log, "a") as out:
         out.write(f"\n$ {' '.join(command)}\n")
         out.flush()
@@ -166,7 +168,7 @@ def _keep_results(project: Path, name: str) -> None:
 def _failures(project: Path) -> list[str]:
     path = _target_dir(project) / "run_results.json"
     if not path.exists():
-        return []
+        return ["dbt stopped before any model ran (see refresh-dbt.log)"]
     results = json.loads(path.read_text()).get("results", [])
     return [r["unique_id"].split(".")[2] for r in results if r.get("status") in ("error", "fail")]
 

@@ -140,7 +140,9 @@ def schedule(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     assert first.returncode == 0, first.stdout + first.stderr
     assert warehouse.published.exists()
     append_days(raw, APPEND_DAYS, seed=3, progress=False, truth_out=root / "truth")
-    second = warehouse.refresh(END + timedelta(days=APPEND_DAYS))
+    # refit the clusters so that they compare with a full rebuild (a refresh between refits
+    # assigns people to the centres it has)
+    second = warehouse.refresh(END + timedelta(days=APPEND_DAYS), "--refit-clusters")
     assert second.returncode == 0, second.stdout + second.stderr
     warehouse.last_output = second.stdout  # type: ignore[attr-defined]
     return warehouse
@@ -294,7 +296,7 @@ def test_hot_abandoner_within_one_refresh_and_late_rows_reloaded(
     )
     append_part(schedule.raw, "web_events", late, "test-late-delivery")
 
-    result = schedule.refresh(as_of)
+    result = schedule.refresh(as_of, "--refit-clusters")
     assert result.returncode == 0, result.stdout + result.stderr
 
     segments = {
