@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from decimal import Decimal
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +18,11 @@ from segmentation.clustering import (
     DEFAULT_CONFIG,
     DEFAULT_FEATURES,
     ClusteringResult,
+    FeatureTransformer,
     assignment_ari,
+    config_fingerprint,
+    dbt_bridge,
+    decide,
     disjoint_sample_ari,
     label_agreement,
     name_clusters,
@@ -32,6 +39,9 @@ N = 3_000
 # A smaller silhouette sub-sample, fewer restarts and k <= 8 keep the suite fast.
 FAST = {"silhouette_sample_size": 1_500, "n_init": 3, "k_max": 8}
 TABLES = ("assignments", "profiles", "diagnostics", "centres")
+PYTHON_MODELS = Path(__file__).resolve().parents[2] / "python_models"
+# in dbt's order: cluster_centres first, the others ref it
+CLUSTER_MODELS = ("cluster_centres", "customer_clusters", "cluster_profiles", "cluster_diagnostics")
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +59,16 @@ def ari_vs_truth(assignments: pd.DataFrame, truth: pd.Series) -> float:
     return adjusted_rand_score(truth.loc[assignments["person_id"]], assignments["cluster_id"])
 
 
-def assert_same_tables(a: ClusteringResult, b: ClusteringResult) -> None:
+def assert_same_tables(
+    a: ClusteringResult, b: ClusteringResult, ignore: tuple[str, ...] = ()
+) -> None:
     for name in TABLES:
-        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+        left, right = getattr(a, name), getattr(b, name)
+        pd.testing.assert_frame_equal(
+            left.drop(columns=[c for c in ignore if c in left]),
+            right.drop(columns=[c for c in ignore if c in right]),
+            check_exact=True,
+        )
 
 
 # -- preparation -----------------------------------------------------------------------------
@@ -130,6 +147,7 @@ def test_diagnostics_table(base: ClusteringResult) -> None:
         "algorithm", "k", "sample_size", "silhouette_sample_size", "inertia", "silhouette",
         "davies_bouldin", "calinski_harabasz", "smallest_cluster_share", "noise_share",
         "is_elbow", "is_chosen", "parameters",
+        "fit_mode", "fit_id",
     ]  # fmt: skip
     assert d["k"].tolist() == list(range(2, 9))
     assert (d["algorithm"] == "kmeans").all() and (d["sample_size"] == N).all()
@@ -258,7 +276,9 @@ def test_rerun_is_identical_whatever_the_row_order(
 def test_rebuild_with_previous_centres_keeps_everything(
     base: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
 ) -> None:
-    assert_same_tables(base, run_clustering(data[0], FAST, previous_centres=base.centres))
+    again = run_clustering(data[0], FAST, previous_centres=base.centres)
+    assert again.fit_mode == "fitted"  # no as_of: the centres' age is unknown
+    assert_same_tables(base, again)
 
 
 def test_labels_stable_with_five_percent_new_rows(
@@ -392,3 +412,260 @@ def test_config_validation(data: tuple[pd.DataFrame, pd.Series]) -> None:
 def test_assignment_ari_helper(base: ClusteringResult) -> None:
     relabelled = base.assignments.assign(cluster_id=base.assignments["cluster_id"] + 10)
     assert assignment_ari(base.assignments, relabelled) == 1.0
+
+
+# -- refit cadence: assign-only runs between refits -------------------------------------------
+FITTED_AT = pd.Timestamp("2026-11-20 12:00:00")
+FIT_MODE = ("fit_mode",)
+
+
+def through_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as the next dbt run reads it back (DuckDB types)."""
+    con = duckdb.connect()
+    try:
+        con.register("frame", frame)
+        return con.execute("select * from frame").df()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def fitted(data: tuple[pd.DataFrame, pd.Series]) -> ClusteringResult:
+    """A refit with an as_of, whose centres and diagnostics a later run reads back."""
+    return run_clustering(data[0], FAST, as_of=FITTED_AT)
+
+
+def test_transformer_from_parameters_round_trips(
+    fitted: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    for params in (fitted.transformer.parameters(), through_duckdb(fitted.centres)):
+        rebuilt = FeatureTransformer.from_parameters(params)
+        assert rebuilt.features == fitted.transformer.features
+        assert rebuilt.scaler == fitted.transformer.scaler
+        for name in ("fill", "is_log", "center", "scale"):
+            np.testing.assert_array_equal(
+                getattr(rebuilt, name), getattr(fitted.transformer, name), strict=True
+            )
+        np.testing.assert_array_equal(
+            rebuilt.transform(data[0]), fitted.transformer.transform(data[0])
+        )
+    _, _, robust = prepare_features(data[0], {"scaler": "robust", "fill_values": {"monetary": 5}})
+    again = FeatureTransformer.from_parameters(robust.parameters().iloc[::-1])  # any row order
+    assert again.scaler == "robust" and again.features == robust.features
+    np.testing.assert_array_equal(again.transform(data[0]), robust.transform(data[0]))
+
+
+def test_assign_only_on_the_same_data_reproduces_the_refit(
+    fitted: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    later = FITTED_AT + pd.Timedelta(days=2)
+    previous, previous_diagnostics = through_duckdb(fitted.centres), fitted.diagnostics
+    assigned = run_clustering(
+        data[0], FAST, previous, as_of=later, previous_diagnostics=previous_diagnostics
+    )
+    assert fitted.fit_mode == "fitted" and assigned.fit_mode == "assigned"
+    assert assigned.timings["choose_k"] == assigned.timings["fit"] == 0.0
+    # everything the refit wrote, exactly: assignments, profiles, centres, the scan rows
+    assert_same_tables(fitted, assigned, ignore=FIT_MODE)
+    assert (assigned.centres["fitted_as_of"] == FITTED_AT).all()
+    assert (assigned.diagnostics["fit_mode"] == "assigned").all()
+    assert "2 days" in assigned.decision.reason
+    # deterministic: same data, as_of and previous tables -> identical tables
+    assert_same_tables(
+        assigned,
+        run_clustering(
+            data[0].iloc[::-1], FAST, previous, as_of=later,
+            previous_diagnostics=previous_diagnostics,
+        ),
+    )  # fmt: skip
+    # the next assign-only run reads this run's tables back: still the same fit
+    chained = run_clustering(
+        data[0],
+        FAST,
+        through_duckdb(assigned.centres),
+        as_of=later + pd.Timedelta(days=3),
+        previous_diagnostics=through_duckdb(assigned.diagnostics),
+    )
+    assert_same_tables(assigned, chained)
+    # without the previous diagnostics: one chosen row with the number of clusters
+    alone = run_clustering(data[0], FAST, previous, as_of=later)
+    assert alone.diagnostics[["k", "is_chosen"]].values.tolist() == [[fitted.k, True]]
+
+
+def test_assign_only_assigns_new_people_to_the_stored_centres(
+    fitted: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    new_rows, _ = make_synthetic_features(N // 10, seed=13, id_offset=20_000_000)
+    grown = pd.concat([data[0], new_rows], ignore_index=True)
+    result = run_clustering(grown, FAST, fitted.centres, as_of=FITTED_AT + pd.Timedelta(days=1))
+    assert result.fit_mode == "assigned" and len(result.assignments) == len(grown)
+    old = result.assignments[result.assignments["person_id"].isin(data[0]["person_id"])]
+    pd.testing.assert_frame_equal(old.reset_index(drop=True), fitted.assignments)
+    assert result.names == fitted.names
+    pd.testing.assert_frame_equal(
+        result.centres.drop(columns=list(FIT_MODE)),
+        fitted.centres.drop(columns=list(FIT_MODE)),
+    )
+    # the profiles are of the current members
+    sizes = result.profiles.drop_duplicates("cluster_id").set_index("cluster_id")["size"]
+    assert (sizes == result.assignments["cluster_id"].value_counts()).all()
+    assert sizes.sum() == len(grown)
+
+
+def test_a_config_change_or_old_centres_force_a_refit(
+    fitted: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    cfg = resolve_config(FAST)
+    centres = fitted.centres
+    day = pd.Timedelta(days=1)
+
+    def mode(config=cfg, previous=centres, as_of=FITTED_AT + day) -> str:
+        return decide(resolve_config(config), previous, as_of)[0].fit_mode
+
+    assert mode() == "assigned"
+    assert mode(as_of=FITTED_AT + 7 * day - pd.Timedelta(seconds=1)) == "assigned"
+    assert mode(as_of=FITTED_AT + 7 * day) == "fitted"  # 7 days or more
+    assert mode(config={**FAST, "refit_every_days": 30}, as_of=FITTED_AT + 20 * day) == "assigned"
+    assert mode(as_of=FITTED_AT - day) == "fitted"  # a backfill: centres from the future
+    assert mode(as_of=None) == "fitted"
+    for change in ({"k": 5}, {"random_state": 1}, {"scaler": "robust"}, {"sample_size": 2_000},
+                   {"fill_values": {"monetary": 1}}, {"log_features": ["monetary"]},
+                   {"features": list(DEFAULT_FEATURES[::-1])}):  # fmt: skip
+        assert mode(config={**FAST, **change}) == "fitted", change
+    assert config_fingerprint({**FAST, "refit_every_days": 1}) == config_fingerprint(FAST)
+    assert mode(previous=None) == mode(previous=centres.head(0)) == "fitted"
+    assert mode(previous=centres.drop(columns=["config_fingerprint"])) == "fitted"
+    assert mode(previous=centres[centres["feature"] != "monetary"]) == "fitted"
+    # a real run: a config change refits (fresh scan, fitted_as_of = as_of) and keeps the ids
+    later = FITTED_AT + 2 * day
+    changed = run_clustering(data[0], {**FAST, "n_init": 2}, centres, as_of=later)
+    assert changed.fit_mode == "fitted" and "config changed" in changed.decision.reason
+    assert (changed.centres["fitted_as_of"] == later).all()
+    assert (changed.diagnostics["fit_mode"] == "fitted").all()
+    assert label_agreement(fitted.assignments, changed.assignments) >= 0.95
+    # old centres: a refit, which on the same data gives the same clusters
+    old = run_clustering(data[0], FAST, centres, as_of=FITTED_AT + 8 * day)
+    assert old.fit_mode == "fitted" and "8 days" in old.decision.reason
+    pd.testing.assert_frame_equal(old.assignments, fitted.assignments)
+
+
+def test_cadence_zero_always_refits(
+    fitted: ClusteringResult, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    cfg = {**FAST, "refit_every_days": 0}
+    assert decide(resolve_config(cfg), fitted.centres, FITTED_AT)[0].fit_mode == "fitted"
+    later = FITTED_AT + pd.Timedelta(hours=1)
+    result = run_clustering(data[0], cfg, fitted.centres, as_of=later)
+    assert result.fit_mode == "fitted" and result.decision.reason == "refit_every_days is 0"
+    assert (result.centres["fitted_as_of"] == later).all()
+    assert (result.centres["config_fingerprint"] == fitted.config_fingerprint).all()
+    assert_same_tables(fitted, result, ignore=(*FIT_MODE, "fitted_as_of", "fit_id"))
+    with pytest.raises(ValueError, match="refit_every_days"):
+        resolve_config({"refit_every_days": -1})
+
+
+def test_density_algorithms_refit_every_run(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    cfg = {"algorithm": "dbscan", "dbscan_eps": 1.0, "density_sample_size": 500}
+    first = run_clustering(data[0].head(800), cfg, as_of=FITTED_AT)
+    decision, _ = decide(resolve_config(cfg), first.centres, FITTED_AT)
+    assert decision.refit and "dbscan" in decision.reason
+
+
+class FakeDbt:
+    """The parts of dbt's Python model API the cluster models use, over one DuckDB."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, settings: dict) -> None:
+        self.con, self.this = con, f"segmentation.{name}"
+        self.config = self
+        self.meta = {"clustering": {k: str(v) for k, v in settings.items()}}
+
+    def __call__(self, **_: object) -> None:  # dbt.config(materialized=...)
+        return None
+
+    def meta_get(self, key: str, default: object = None) -> object:
+        return self.meta.get(key, default)
+
+    def ref(self, name: str) -> duckdb.DuckDBPyRelation:
+        return self.con.sql(f"select * from segmentation.{name}")
+
+
+def build_cluster_models(
+    con: duckdb.DuckDBPyConnection, settings: dict, models: tuple[str, ...] = CLUSTER_MODELS
+) -> None:
+    """Run the python_models/ files in dbt's order, replacing each table as dbt does."""
+    for name in models:
+        spec = importlib.util.spec_from_file_location(name, PYTHON_MODELS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        frame = module.model(FakeDbt(con, name, settings), con)
+        con.register("frame", frame)
+        con.execute(f"create or replace table segmentation.{name} as select * from frame")
+        con.unregister("frame")
+
+
+def test_dbt_models_share_one_run_and_follow_the_centres_decision(
+    data: tuple[pd.DataFrame, pd.Series], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[str] = []
+    real = dbt_bridge.run_clustering
+
+    def counting(*args, **kwargs):
+        result = real(*args, **kwargs)
+        runs.append(result.fit_mode)
+        return result
+
+    monkeypatch.setattr(dbt_bridge, "run_clustering", counting)
+    con = duckdb.connect()
+    con.execute("create schema segmentation")
+
+    def features_as_of(as_of: pd.Timestamp) -> None:
+        con.register("f", data[0].assign(as_of=as_of))
+        con.execute("create or replace table segmentation.customer_features as from f")
+        con.unregister("f")
+
+    def table(name: str) -> pd.DataFrame:
+        return con.execute(f"select * exclude (as_of) from segmentation.{name}").df()
+
+    def modes() -> set[str]:
+        return {
+            mode
+            for name in ("cluster_centres", "cluster_diagnostics")
+            for mode in table(name)["fit_mode"]
+        }
+
+    features_as_of(FITTED_AT)
+    build_cluster_models(con, FAST)
+    assert runs == ["fitted"] and modes() == {"fitted"}  # one run for the four models
+    first = {name: table(name) for name in CLUSTER_MODELS}
+
+    features_as_of(FITTED_AT + pd.Timedelta(days=2))
+    build_cluster_models(con, FAST)
+    assert runs == ["fitted", "assigned"] and modes() == {"assigned"}
+    for name in ("customer_clusters", "cluster_profiles"):
+        pd.testing.assert_frame_equal(table(name), first[name])
+    for name in ("cluster_centres", "cluster_diagnostics"):
+        pd.testing.assert_frame_equal(
+            table(name).drop(columns=["fit_mode"]),
+            first[name].drop(columns=["fit_mode"]),
+        )
+    assigned = {name: table(name) for name in CLUSTER_MODELS}
+
+    # a model built on its own (cache miss) replays what the centres table says was done
+    dbt_bridge._CACHE.clear()
+    build_cluster_models(con, FAST, ("customer_clusters", "cluster_diagnostics"))
+    assert runs[-1] == "assigned"
+    for name in ("customer_clusters", "cluster_diagnostics"):
+        pd.testing.assert_frame_equal(table(name), assigned[name])
+
+    # cadence 0: cluster_centres refits, and the others show that refit, not an assignment
+    # to the centres it has just written
+    build_cluster_models(con, {**FAST, "refit_every_days": 0})
+    assert runs[-1] == "fitted" and modes() == {"fitted"}
+    assert (table("cluster_centres")["fitted_as_of"] == FITTED_AT + pd.Timedelta(days=2)).all()
+    assert table("cluster_diagnostics")["silhouette"].notna().all()
+    refitted = {name: table(name) for name in CLUSTER_MODELS}
+    dbt_bridge._CACHE.clear()
+    build_cluster_models(con, {**FAST, "refit_every_days": 0}, CLUSTER_MODELS[1:])
+    for name in CLUSTER_MODELS[1:]:
+        pd.testing.assert_frame_equal(table(name), refitted[name])
+    con.close()

@@ -2,22 +2,28 @@
 
 Public API::
 
-    run_clustering(df, config=None, previous_centres=None) -> ClusteringResult
+    run_clustering(df, config=None, previous_centres=None, *, as_of=None,
+                   previous_diagnostics=None, decision=None) -> ClusteringResult
     prepare_features(df, config=None) -> (X, feature_names, FeatureTransformer)
     resolve_config(config) -> ClusteringConfig;  DEFAULT_CONFIG (dict of every key)
+    config_fingerprint(config) -> str (every setting but refit_every_days)
 
 ``ClusteringResult`` holds four DataFrames (``assignments``, ``profiles``, ``diagnostics``,
-``centres``); ``centres`` is what the next run takes back as ``previous_centres``.
-Modules: ``prepare`` (imputation, log, scaling, sampling), ``select_k`` (k scan and metrics),
-``fit`` (algorithms, chunked assignment), ``naming`` (cluster names), ``stability`` (stable
-ids, agreement measures), ``pipeline`` (the run), ``synthetic`` (test data).
+``centres``); ``centres`` is what the next run takes back as ``previous_centres``: within
+``refit_every_days`` of the fit (same config) the next run assigns to those centres instead
+of refitting (``cadence``). Modules: ``prepare`` (imputation, log, scaling, sampling),
+``select_k`` (k scan and metrics), ``fit`` (algorithms, chunked assignment), ``naming``
+(cluster names), ``stability`` (stable ids, agreement measures), ``cadence`` (refit or
+assign-only), ``pipeline`` (the run), ``synthetic`` (test data).
 """
 
+from segmentation.clustering.cadence import RefitDecision, decide
 from segmentation.clustering.config import (
     DEFAULT_CONFIG,
     DEFAULT_FEATURES,
     DEFAULT_LOG_FEATURES,
     ClusteringConfig,
+    config_fingerprint,
     resolve_config,
 )
 from segmentation.clustering.naming import name_clusters
@@ -36,7 +42,10 @@ __all__ = [
     "ClusteringConfig",
     "ClusteringResult",
     "FeatureTransformer",
+    "RefitDecision",
     "assignment_ari",
+    "config_fingerprint",
+    "decide",
     "disjoint_sample_ari",
     "label_agreement",
     "name_clusters",

@@ -2,11 +2,16 @@
 
 Every key is optional; :data:`DEFAULT_CONFIG` lists them with their defaults. Unknown keys are
 an error (a typo in a dbt var should not silently fall back to a default).
+
+:func:`config_fingerprint` hashes every setting but the refit cadence (``refit_every_days``):
+centres fitted under another fingerprint are refitted, not reused (see ``cadence.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +139,10 @@ class ClusteringConfig:
     name_z_threshold: float = 0.5
     name_max_terms: int = 3
     chunk_size: int = 100_000
+    # --- refit cadence --------------------------------------------------------------------
+    # days between refits; in between, runs assign everyone to the stored centres (0: refit
+    # every run). Not part of the config fingerprint: changing it does not force a refit.
+    refit_every_days: int = 7
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -142,6 +151,20 @@ class ClusteringConfig:
 
 
 DEFAULT_CONFIG: dict[str, Any] = ClusteringConfig().as_dict()
+
+# settings that do not define the fit (changing them does not make stored centres stale)
+NOT_FINGERPRINTED: frozenset[str] = frozenset({"refit_every_days"})
+
+
+def config_fingerprint(config: Mapping[str, Any] | ClusteringConfig | None = None) -> str:
+    """A short hash of the resolved settings that define a fit: features, preparation,
+    algorithm, k range, sample sizes, seeds, naming... everything but the refit cadence."""
+    values = {
+        k: v for k, v in resolve_config(config).as_dict().items() if k not in NOT_FINGERPRINTED
+    }
+    text = json.dumps(values, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
 
 _TUPLE_KEYS = {"features", "log_features", "recency_features", "profile_features"}
 _OPTIONAL_INT = {
@@ -165,6 +188,7 @@ _INT = {
     "density_sample_size",
     "name_max_terms",
     "chunk_size",
+    "refit_every_days",
 }
 _FLOAT = {"min_cluster_share", "name_z_threshold"}
 
@@ -246,5 +270,7 @@ def _validate(c: ClusteringConfig) -> None:
     ):
         if getattr(c, key) < 1:
             raise ValueError(f"clustering {key} must be >= 1")
+    if c.refit_every_days < 0:
+        raise ValueError("clustering refit_every_days must be >= 0 (0: refit every run)")
     if c.dbscan_eps is not None and c.dbscan_eps <= 0:
         raise ValueError("clustering dbscan_eps must be > 0")
