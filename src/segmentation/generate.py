@@ -302,6 +302,27 @@ class _Catalog:
     url_landing: int
 
 
+def campaign_slots(rng: np.random.Generator, start: int, end: int) -> tuple[np.ndarray, list[int]]:
+    """Campaign send times and kinds on the days from ``start`` to ``end`` (epoch seconds):
+    newsletters on Tuesday morning, sales on Friday afternoon, extra flash sales on Sundays
+    around Black Friday / Christmas; up to 45 minutes of jitter. The caller trims the ends."""
+    times, kinds = [], []
+    for day in range(start // DAY, end // DAY + 1):
+        d = date(1970, 1, 1) + timedelta(days=day)
+        dow = d.weekday()
+        doy = d.timetuple().tm_yday
+        if dow == 1:
+            kinds.append((0, 2, 3)[(d.isocalendar()[1]) % 3])
+            times.append(day * DAY + 8 * HOUR)
+        elif dow == 4:
+            kinds.append(1)
+            times.append(day * DAY + 15 * HOUR)
+        elif dow == 6 and 320 <= doy <= 355:
+            kinds.append(4)
+            times.append(day * DAY + 10 * HOUR)
+    return np.array(times, dtype=np.int64) + rng.integers(0, 45 * 60, len(times)), kinds
+
+
 def _make_catalog(rng: np.random.Generator, start: int, end: int) -> _Catalog:
     shares = np.array([CATALOG[c][0] for c in CATEGORIES])
     counts = _largest_remainder(N_PRODUCTS, shares)
@@ -362,23 +383,7 @@ def _make_catalog(rng: np.random.Generator, start: int, end: int) -> _Catalog:
         )
     )
 
-    # campaigns: newsletters on Tuesday morning, sales on Friday afternoon, extra flash
-    # sales on Sundays around Black Friday / Christmas
-    times, kinds = [], []
-    for day in range(start // DAY, end // DAY + 1):
-        d = date(1970, 1, 1) + timedelta(days=day)
-        dow = d.weekday()
-        doy = d.timetuple().tm_yday
-        if dow == 1:
-            kinds.append((0, 2, 3)[(d.isocalendar()[1]) % 3])
-            times.append(day * DAY + 8 * HOUR)
-        elif dow == 4:
-            kinds.append(1)
-            times.append(day * DAY + 15 * HOUR)
-        elif dow == 6 and 320 <= doy <= 355:
-            kinds.append(4)
-            times.append(day * DAY + 10 * HOUR)
-    camp_times = np.array(times, dtype=np.int64) + rng.integers(0, 45 * 60, len(times))
+    camp_times, kinds = campaign_slots(rng, start, end)
     keep = (camp_times >= start) & (camp_times <= end)
     camp_times = camp_times[keep]
     kinds = [k for k, ok in zip(kinds, keep, strict=True) if ok]

@@ -27,6 +27,7 @@ from segmentation.generate import (
     _latency,
     _take,
     _ts,
+    campaign_slots,
 )
 from segmentation.personas import CAMPAIGN_KINDS
 
@@ -178,22 +179,8 @@ def _consent_changes(
 
 
 def _campaign_calendar(rng: np.random.Generator, o: int, e: int) -> tuple[np.ndarray, list[int]]:
-    """The generator's calendar: Tuesday newsletters, Friday sales, Sunday flash sales in
-    late November / December. Returns (sent_at, kind) in (o, e]."""
-    times, kinds = [], []
-    for day in range(o // DAY, e // DAY + 1):
-        d = dt(day * DAY).date()
-        dow, doy = d.weekday(), d.timetuple().tm_yday
-        if dow == 1:
-            kinds.append((0, 2, 3)[d.isocalendar()[1] % 3])
-            times.append(day * DAY + 8 * HOUR)
-        elif dow == 4:
-            kinds.append(1)
-            times.append(day * DAY + 15 * HOUR)
-        elif dow == 6 and 320 <= doy <= 355:
-            kinds.append(4)
-            times.append(day * DAY + 10 * HOUR)
-    t = np.array(times, dtype=np.int64) + rng.integers(0, 45 * 60, len(times))
+    """The generator's calendar (generate.campaign_slots). Returns (sent_at, kind) in (o, e]."""
+    t, kinds = campaign_slots(rng, o, e)
     keep = (t > o) & (t <= e)
     return t[keep], [k for k, ok in zip(kinds, keep, strict=True) if ok]
 
