@@ -206,3 +206,15 @@ current_rows as (
 
 select * from current_rows
 {%- endmacro %}
+
+{#- The var `tested_through` (set by the scheduled refresh) as a timestamp literal; a value
+    that is not a timestamp stops the run with the var named. -#}
+{% macro tested_through_literal() -%}
+    {%- set value = var('tested_through') | string -%}
+    {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?$', value) -%}
+        {{ exceptions.raise_compiler_error(
+            "var tested_through must be a timestamp like 2026-11-20 12:00:00, got '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+    cast('{{ value }}' as timestamp)
+{%- endmacro %}

@@ -70,9 +70,18 @@ def _utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:
+def publish(
+    db_file: Path,
+    target: Path,
+    tested_through: datetime | None = None,
+    schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
+) -> int:
     """Copy every table of ``schemas`` into a new file and swap it in atomically. Returns
-    the number of tables published. Open reader connections keep the old file."""
+    the number of tables published. Open reader connections keep the old file.
+
+    ``tested_through``: when the build that passed its tests started (UTC). Every row an
+    incremental model stamped before then was tested; the next refresh tests only newer
+    rows for uniqueness (see tests/generic/test_unique_incremental.sql)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(target.name + ".publishing")
     staging.unlink(missing_ok=True)
@@ -92,7 +101,8 @@ def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SC
             )
         con.execute(
             "create table main.published as select current_timestamp as published_at, "
-            f"'{db_file}' as built_in"
+            "? as built_in, cast(? as timestamp) as tested_through",
+            [str(db_file), tested_through],
         )
         con.execute("detach working")
         con.execute("checkpoint")
@@ -188,6 +198,26 @@ def _freshness(project: Path) -> str:
     return worst + (f"({','.join(stale)})" if stale else "")
 
 
+def last_tested_through(db_file: Path, published: Path) -> datetime | None:
+    """``tested_through`` of the published state, if it was built in ``db_file``: rows
+    stamped before it passed their tests. None (test everything) when unknown."""
+    if not (published.exists() and db_file.exists()):
+        return None
+    try:
+        con = duckdb.connect(str(published), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute("select built_in, tested_through from main.published limit 1").fetchone()
+    except duckdb.Error:  # published before tested_through existed
+        return None
+    finally:
+        con.close()
+    if row is None or row[0] != str(db_file):
+        return None
+    return row[1]
+
+
 def _rows_in(db_file: Path, since: datetime) -> dict[str, int]:
     """Raw rows that came in, per table, as the load ledger saw them in this refresh."""
     con = duckdb.connect(str(db_file), read_only=True)
@@ -234,9 +264,13 @@ def refresh(
     as_of = as_of or f"{_utc_now():%Y-%m-%d %H:%M:%S}"
     result = RefreshResult(status="failed", as_of=as_of)
     started = time.perf_counter()
-    vars_yaml = json.dumps({"as_of": as_of, **(extra_vars or {})})
     try:
         with refresh_lock(db_file):
+            tested = None if full_refresh else last_tested_through(db_file, published_path(project))
+            dbt_vars: dict[str, object] = {"as_of": as_of, **(extra_vars or {})}
+            if tested is not None:
+                dbt_vars["tested_through"] = f"{tested:%Y-%m-%d %H:%M:%S.%f}"
+            vars_yaml = json.dumps(dbt_vars)
             dbt_log.write_text(f"refresh started {_utc_now():%Y-%m-%dT%H:%M:%SZ}\n")
             # 1. source freshness: reported, not blocking (the segment freshness test,
             #    an error in prod, is what stops stale segments from being published)
@@ -260,7 +294,7 @@ def refresh(
                 result.failures = _failures(project)
                 return result
             # 4. publish
-            publish(db_file, published_path(project))
+            publish(db_file, published_path(project), tested_through=build_started)
             result.rows_by_table = _rows_in(db_file, build_started)
             result.rows_in = sum(result.rows_by_table.values())
             result.entered, result.left, result.segments_changed = _history_changes(

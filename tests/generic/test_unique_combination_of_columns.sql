@@ -1,16 +1,37 @@
 {#- Fails for each combination of the given columns that occurs more than once
-    (a composite primary key test; what dbt_utils would give, written here). -#}
-{% test unique_combination_of_columns(model, combination_of_columns) %}
+    (a composite primary key test; what dbt_utils would give, written here).
+    new_rows_only: the model has a `loaded_at` stamp, and in a refresh only combinations
+    that occur in rows written since the last published state are counted (see
+    unique_incremental). -#}
+{% test unique_combination_of_columns(model, combination_of_columns, new_rows_only=false) %}
 
 with
+
+{%- set columns = combination_of_columns | join(', ') %}
+
+checked as (
+
+    select {{ columns }}
+    from {{ model }} as all_rows
+    {%- if new_rows_only and var('tested_through', none) %}
+    where exists (
+        select 1 from {{ model }} as new_rows
+        where new_rows.loaded_at > {{ tested_through_literal() }}
+        {%- for column in combination_of_columns %}
+            and new_rows.{{ column }} = all_rows.{{ column }}
+        {%- endfor %}
+    )
+    {%- endif %}
+
+),
 
 grouped as (
 
     select
-        {{ combination_of_columns | join(', ') }},
+        {{ columns }},
         count(*) as occurrences
-    from {{ model }}
-    group by {{ combination_of_columns | join(', ') }}
+    from checked
+    group by {{ columns }}
     having count(*) > 1
 
 )

@@ -408,3 +408,42 @@ def test_as_of_cannot_move_back_incrementally(schedule: Warehouse, tmp_path: Pat
     )
     assert result.returncode != 0
     assert "as_of may only move forward" in result.stdout + result.stderr
+
+
+def test_uniqueness_checks_rows_written_since_the_last_published_state(
+    schedule: Warehouse, tmp_path: Path
+) -> None:
+    """A refresh tests uniqueness only for keys of rows stamped after the published state's
+    build started (`tested_through`): a duplicate written since fails it, an older row is
+    left to the full check a plain build does."""
+    tested_through = schedule.scalar(
+        "select tested_through from main.published", schedule.published
+    )
+    assert isinstance(tested_through, datetime)
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(schedule.db, db)
+
+    def unique_test(loaded_at: datetime, scoped: bool) -> subprocess.CompletedProcess[str]:
+        con = duckdb.connect(str(db))
+        con.execute("delete from staging.stg_raw__web_events where event_id like 'dup-%'")
+        con.execute(
+            "insert into staging.stg_raw__web_events by name select * replace "
+            "('dup-' || ? as event_id, ? as loaded_at) from staging.stg_raw__web_events limit 2",
+            ["same", loaded_at],
+        )
+        con.close()
+        variables = f'{{as_of: "{_ts(END + timedelta(days=APPEND_DAYS))}"'
+        if scoped:
+            variables += f', tested_through: "{tested_through:%Y-%m-%d %H:%M:%S.%f}"'
+        return run_dbt(
+            ["test", "--select", "stg_raw__web_events,test_name:unique_incremental",
+             "--vars", variables + "}"],
+            schedule.raw, db, tmp_path, None,
+        )  # fmt: skip
+
+    new = unique_test(tested_through + timedelta(seconds=1), scoped=True)
+    assert new.returncode != 0 and "unique_incremental_stg_raw__web_events" in new.stdout
+    old = unique_test(tested_through - timedelta(days=1), scoped=True)
+    assert old.returncode == 0, old.stdout[-3000:]
+    full = unique_test(tested_through - timedelta(days=1), scoped=False)
+    assert full.returncode != 0, full.stdout[-3000:]

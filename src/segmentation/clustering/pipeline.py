@@ -352,6 +352,11 @@ def _id_order(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if ids.isna().any():
         raise ValueError(f"{ID_COLUMN} must not be null")
     keys = ids.astype(str)
+    sorted_keys = keys.to_numpy(dtype=object)
+    if (sorted_keys[1:] > sorted_keys[:-1]).all():
+        # already strictly increasing (the dbt models read the features sorted): unique, and
+        # the stable argsort would be the identity
+        return np.arange(len(keys)), ids.to_numpy()
     if keys.duplicated().any():
         dupes = keys[keys.duplicated()].unique()[:5].tolist()
         raise ValueError(f"{ID_COLUMN} must be unique; duplicated e.g. {dupes}")
