@@ -211,10 +211,52 @@ select * from current_rows
     that is not a timestamp stops the run with the var named. -#}
 {% macro tested_through_literal() -%}
     {%- set value = var('tested_through') | string -%}
-    {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?$', value) -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?$', value) -%}
         {{ exceptions.raise_compiler_error(
             "var tested_through must be a timestamp like 2026-11-20 12:00:00, got '" ~ value ~ "'"
         ) }}
     {%- endif -%}
     cast('{{ value }}' as timestamp)
 {%- endmacro %}
+
+{#- Which rejected rows of `table_name` stg_raw__rejected_rows checks again in an incremental
+    run, as a predicate on received_at / occurred_at (columns of both the base views and the
+    table). Event tables: received in the lookback window before the newest row the staged
+    table had at the last run, null received_at, late-arrival days, or in the future of the
+    last run's as_of. Other tables: all rows. Literals only, computed from the state before
+    the run, so the pre-hook deletes exactly what the model inserts again. -#}
+{% macro rejected_rows_recheck(table_name) %}
+    {%- if table_name not in ('web_events', 'email_events') -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set last_run = last_loaded_at(this) -%}
+    {%- set lookback = var('incremental_lookback_days', 3) | int -%}
+    {%- set staged = ref('stg_raw__' ~ table_name) -%}
+    {%- set window_start = scalar_query(
+        "select cast(" ~ dbt.date_trunc('day', dbt.dateadd('day', -lookback, 'max(received_at)'))
+        ~ " as varchar) from " ~ staged ~ " where loaded_at <= " ~ last_run
+    ) -%}
+    {%- set last_as_of = scalar_query("select cast(max(checked_as_of) as varchar) from " ~ this) -%}
+    {%- set late_days = late_arrival_days(this, table_name) -%}
+    {%- set parts = ["received_at is null"] -%}
+    {%- if window_start is none or last_as_of is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- do parts.append("received_at >= cast('" ~ window_start ~ "' as timestamp)") -%}
+    {%- do parts.append("occurred_at > cast('" ~ last_as_of ~ "' as timestamp)") -%}
+    {%- for day in late_days if day is not none -%}
+        {%- do parts.append("cast(received_at as date) = cast('" ~ day ~ "' as date)") -%}
+    {%- endfor -%}
+    {{ return('(' ~ parts | join(' or ') ~ ')') }}
+{% endmacro %}
+
+{#- stg_raw__rejected_rows' pre-hook: remove the rows the run checks again. -#}
+{% macro rejected_rows_delete_rechecked() %}
+    {%- set clauses = [] -%}
+    {%- for table_name in raw_tables() -%}
+        {%- do clauses.append(
+            "(source_table = '" ~ table_name ~ "' and " ~ rejected_rows_recheck(table_name) ~ ")"
+        ) -%}
+    {%- endfor -%}
+    delete from {{ this }} where {{ clauses | join(' or ') }}
+{% endmacro %}

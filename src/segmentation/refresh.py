@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from segmentation import project as proj
+from segmentation.dbt_session import DbtSession, target_dir
 
 # what readers see: the marts, not staging or intermediate tables
 PUBLISHED_SCHEMAS = ("core", "segmentation")
@@ -87,6 +87,8 @@ def publish(
     staging.unlink(missing_ok=True)
     con = duckdb.connect(str(staging))
     try:
+        # readers get no row order from a table; without it the copies load in parallel
+        con.execute("set preserve_insertion_order = false")
         con.execute(f"attach '{db_file}' as working (read_only)")
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() "
@@ -149,34 +151,15 @@ class RefreshResult:
         return " ".join(parts)
 
 
-def _dbt(args: list[str], project: Path, vars_yaml: str | None, log: Path) -> int:
-    """dbt with its output appended to ``log`` (the refresh prints one line, not dbt's)."""
-    command = [proj.dbt_executable(), *args]
-    if vars_yaml:
-        command += ["--vars", vars_yaml]
-    # a step that stops before writing results must not report the last step's failures
-    (_target_dir(project) / "run_results.json").unlink(missing_ok=True)
-    with open(log, "a") as out:
-        out.write(f"\n$ {' '.join(command)}\n")
-        out.flush()
-        return subprocess.call(
-            command, cwd=project, env=proj.dbt_env(project), stdout=out, stderr=out
-        )
-
-
-def _target_dir(project: Path) -> Path:
-    return Path(os.environ.get("DBT_TARGET_PATH", str(project / "target")))
-
-
 def _keep_results(project: Path, name: str) -> None:
     """Keep the build step's run_results.json (the history step overwrites it)."""
-    results = _target_dir(project) / "run_results.json"
+    results = target_dir(project) / "run_results.json"
     if results.exists():
         shutil.copy(results, results.with_name(name))
 
 
 def _failures(project: Path) -> list[str]:
-    path = _target_dir(project) / "run_results.json"
+    path = target_dir(project) / "run_results.json"
     if not path.exists():
         return ["dbt stopped before any model ran (see refresh-dbt.log)"]
     results = json.loads(path.read_text()).get("results", [])
@@ -184,7 +167,7 @@ def _failures(project: Path) -> list[str]:
 
 
 def _freshness(project: Path) -> str:
-    path = _target_dir(project) / "sources.json"
+    path = target_dir(project) / "sources.json"
     if not path.exists():
         return "unknown"
     results = json.loads(path.read_text()).get("results", [])
@@ -272,33 +255,30 @@ def refresh(
                 dbt_vars["tested_through"] = f"{tested:%Y-%m-%d %H:%M:%S.%f}"
             vars_yaml = json.dumps(dbt_vars)
             dbt_log.write_text(f"refresh started {_utc_now():%Y-%m-%dT%H:%M:%SZ}\n")
+            dbt = DbtSession(project, vars_yaml, dbt_log)
             # 1. source freshness: reported, not blocking (the segment freshness test,
             #    an error in prod, is what stops stale segments from being published)
-            _dbt(["source", "freshness"], project, vars_yaml, dbt_log)
+            dbt.invoke(["source", "freshness"])
             result.freshness = _freshness(project)
-            # 2. write + audit: everything but the history, tests included
-            build = ["build", "--exclude", "tag:history"]
+            # 2. write + audit, then history: one build, tests included. The history models
+            #    run after every reader-facing mart and its tests (after_reader_facing_marts),
+            #    so a failed test skips them and history records only states that passed.
+            build = ["build"]
             build_started = _utc_now()
             if full_refresh:
                 build.append("--full-refresh")
-            build_code = _dbt(build, project, vars_yaml, dbt_log)
+            build_code = dbt.invoke(build)
             _keep_results(project, "refresh_build_results.json")
             if build_code != 0:
                 result.step = "build"
                 result.failures = _failures(project)
                 return result
-            # 3. history records only states that passed their tests
-            history_started = _utc_now()
-            if _dbt(["build", "--select", "tag:history"], project, vars_yaml, dbt_log) != 0:
-                result.step = "history"
-                result.failures = _failures(project)
-                return result
-            # 4. publish
+            # 3. publish
             publish(db_file, published_path(project), tested_through=build_started)
             result.rows_by_table = _rows_in(db_file, build_started)
             result.rows_in = sum(result.rows_by_table.values())
             result.entered, result.left, result.segments_changed = _history_changes(
-                db_file, history_started
+                db_file, build_started
             )
             result.status = "ok"
             return result

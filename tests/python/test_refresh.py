@@ -23,7 +23,7 @@ CUSTOMERS = 2_000
 APPEND_DAYS = 2
 
 # bookkeeping that differs between an incremental and a full build by design
-RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at"}
+RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at", "checked_as_of"}
 # state that only an incremental history has
 HISTORY_TABLES = {"stg_raw__arrivals", "int_customers_identity_tracked"}
 HISTORY_TAGGED = {"segment_membership_history", "segment_size_history"}

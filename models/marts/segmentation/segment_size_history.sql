@@ -7,6 +7,7 @@
     full_refresh=false,
     tags=['history'],
 ) }}
+{{ after_reader_facing_marts() }}
 
 with
 

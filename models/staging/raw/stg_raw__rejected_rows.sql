@@ -1,4 +1,18 @@
--- one row per raw row that breaks the data contract, with its reason and the row itself
+-- one row per raw row that breaks the data contract, with its reason and the row itself.
+-- Incremental: the event tables (the only big ones) are checked again only where a row can
+-- be new or its verdict can change: rows received in the lookback window, days with late
+-- arrivals, and rows that were in the future of the last run's as_of. The other tables are
+-- checked whole every run. A pre-hook deletes exactly the rows the run checks again
+-- (macro rejected_rows_recheck: the same predicate, compiled before either runs).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}{{ rejected_rows_delete_rechecked() }}{% endif %}",
+) }}
+-- depends_on: {{ ref('stg_raw__web_events') }}
+-- depends_on: {{ ref('stg_raw__email_events') }}
+-- depends_on: {{ ref('stg_raw__arrivals') }}
 {%- set checked_tables = raw_tables() %}
 
 with
@@ -10,9 +24,19 @@ unioned as (
             '{{ table_name }}' as source_table,
             record_key,
             reject_reason,
-            raw_record
+            raw_record,
+            {% if table_name in ('web_events', 'email_events') -%}
+                received_at,
+                occurred_at
+            {%- else -%}
+                cast(null as timestamp) as received_at,
+                cast(null as timestamp) as occurred_at
+            {%- endif %}
         from {{ ref('base_raw__' ~ table_name) }}
         where reject_reason is not null
+        {%- if is_incremental() %}
+            and {{ rejected_rows_recheck(table_name) }}
+        {%- endif %}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -37,7 +61,10 @@ described as (
         raw_record,
 
         -- timestamps
-        {{ as_of() }} as as_of
+        received_at,
+        occurred_at,
+        {{ as_of() }} as checked_as_of,
+        {{ loaded_at() }} as loaded_at
     from unioned
 
 )

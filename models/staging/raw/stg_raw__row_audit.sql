@@ -3,17 +3,40 @@
 
 with
 
-checked_counts as (
+raw_counts as (
 
+    -- count(*) of a base view reads only the Parquet row counts: the contract is not
+    -- evaluated again here, the quarantine has the verdicts
     {% for table_name in checked_tables %}
         select
             '{{ table_name }}' as source_table,
-            cast(count(*) as bigint) as raw_rows,
-            sum(case when reject_reason is null then 1 else 0 end) as valid_rows,
-            sum(case when reject_reason is not null then 1 else 0 end) as rejected_rows
+            cast(count(*) as bigint) as raw_rows
         from {{ ref('base_raw__' ~ table_name) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
+
+),
+
+rejected_counts as (
+
+    select
+        source_table,
+        count(*) as rejected_rows
+    from {{ ref('stg_raw__rejected_rows') }}
+    group by source_table
+
+),
+
+checked_counts as (
+
+    select
+        raw_counts.source_table,
+        raw_counts.raw_rows,
+        raw_counts.raw_rows - coalesce(rejected_counts.rejected_rows, 0) as valid_rows,
+        coalesce(rejected_counts.rejected_rows, 0) as rejected_rows
+    from raw_counts
+    left join rejected_counts
+        on raw_counts.source_table = rejected_counts.source_table
 
 ),
 

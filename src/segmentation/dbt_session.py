@@ -1,0 +1,73 @@
+"""dbt invoked in this process, several commands on one parsed project.
+
+The scheduled refresh runs source freshness and then the build. As separate processes each
+paid Python and dbt start-up and a project parse (about 4 s each at any data size); here the
+project is parsed once, with the run's vars, and each command reuses that manifest. dbt's
+console output goes to a log file (the refresh prints one line of its own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from segmentation import project as proj
+
+
+class DbtSession:
+    """``invoke([...])`` returns dbt's exit code: 0 ok, 1 a model or test failed, 2 dbt
+    itself could not run (bad project, profile, vars)."""
+
+    def __init__(self, project: Path, vars_yaml: str | None, log: Path) -> None:
+        self.project = project
+        self.vars = ["--vars", vars_yaml] if vars_yaml else []
+        self.log = log
+        self._runner: Any = None
+
+    def invoke(self, args: list[str]) -> int:
+        from dbt.cli.main import dbtRunner
+
+        if self._runner is None:
+            parsed = self._call(dbtRunner(), ["parse"])
+            if not parsed.success or parsed.result is None:
+                return 2
+            self._runner = dbtRunner(manifest=parsed.result)
+        result = self._call(self._runner, args)
+        if result.exception is not None:
+            return 2
+        return 0 if result.success else 1
+
+    def _call(self, runner: Any, args: list[str]) -> Any:
+        command = [*args, "--project-dir", str(self.project), *self.vars]
+        for key, value in proj.dbt_env(self.project).items():
+            os.environ.setdefault(key, value)
+        # a step that stops before writing results must not report the last step's failures
+        (target_dir(self.project) / "run_results.json").unlink(missing_ok=True)
+        with open(self.log, "a") as out:
+            out.write(f"\n$ dbt {' '.join(command)}\n")
+            out.flush()
+            # relative paths in profiles.yml are relative to the project, as for `dbt` there
+            with contextlib.chdir(self.project), contextlib.redirect_stdout(out):
+                try:
+                    return runner.invoke(command)
+                finally:
+                    _release_duckdb()
+
+
+def target_dir(project: Path) -> Path:
+    return Path(os.environ.get("DBT_TARGET_PATH", str(project / "target")))
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open for the life of the process; close it, so that the
+    next step (publish, the next command) opens the file afresh and nothing stays locked."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
