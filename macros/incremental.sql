@@ -221,32 +221,35 @@ select * from current_rows
 
 {#- Which rejected rows of `table_name` stg_raw__rejected_rows checks again in an incremental
     run, as a predicate on received_at / occurred_at (columns of both the base views and the
-    table). Event tables: received in the lookback window before the newest row the staged
-    table had at the last run, null received_at, late-arrival days, or in the future of the
-    last run's as_of. Other tables: all rows. Literals only, computed from the state before
-    the run, so the pre-hook deletes exactly what the model inserts again. -#}
+    table). Event tables: rows of every received day whose raw count the load ledger saw
+    change since the last run (new and late rows), null received_at, and rows in the future
+    of the last run's as_of but not of this one's (a row still in the future keeps its
+    verdict). Other tables: all rows. Literals only, computed from the state before the run,
+    so the pre-hook deletes exactly what the model inserts again. -#}
 {% macro rejected_rows_recheck(table_name) %}
-    {%- if table_name not in ('web_events', 'email_events') -%}
+    {%- if table_name not in ('web_events', 'email_events') or not execute -%}
         {{ return('true') }}
     {%- endif -%}
-    {%- set last_run = last_loaded_at(this) -%}
-    {%- set lookback = var('incremental_lookback_days', 3) | int -%}
-    {%- set staged = ref('stg_raw__' ~ table_name) -%}
-    {%- set window_start = scalar_query(
-        "select cast(" ~ dbt.date_trunc('day', dbt.dateadd('day', -lookback, 'max(received_at)'))
-        ~ " as varchar) from " ~ staged ~ " where loaded_at <= " ~ last_run
-    ) -%}
     {%- set last_as_of = scalar_query("select cast(max(checked_as_of) as varchar) from " ~ this) -%}
-    {%- set late_days = late_arrival_days(this, table_name) -%}
-    {%- set parts = ["received_at is null"] -%}
-    {%- if window_start is none or last_as_of is none -%}
+    {%- if last_as_of is none -%}
         {{ return('true') }}
     {%- endif -%}
-    {%- do parts.append("received_at >= cast('" ~ window_start ~ "' as timestamp)") -%}
-    {%- do parts.append("occurred_at > cast('" ~ last_as_of ~ "' as timestamp)") -%}
-    {%- for day in late_days if day is not none -%}
-        {%- do parts.append("cast(received_at as date) = cast('" ~ day ~ "' as date)") -%}
+    {%- set changed = run_query(
+        "select distinct cast(received_date as varchar) from " ~ ref('stg_raw__arrivals')
+        ~ " where source_table = '" ~ table_name ~ "' and received_date is not null"
+        ~ " and observed_at > " ~ last_loaded_at(this) ~ " order by 1"
+    ) -%}
+    {%- set parts = [
+        "received_at is null",
+        "(occurred_at > cast('" ~ last_as_of ~ "' as timestamp) and occurred_at <= " ~ as_of() ~ ")",
+    ] -%}
+    {%- set days = [] -%}
+    {%- for row in changed.rows -%}
+        {%- do days.append("cast('" ~ row[0] ~ "' as date)") -%}
     {%- endfor -%}
+    {%- if days -%}
+        {%- do parts.append("cast(received_at as date) in (" ~ days | join(', ') ~ ")") -%}
+    {%- endif -%}
     {{ return('(' ~ parts | join(' or ') ~ ')') }}
 {% endmacro %}
 

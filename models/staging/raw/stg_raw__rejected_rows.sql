@@ -1,17 +1,15 @@
 -- one row per raw row that breaks the data contract, with its reason and the row itself.
 -- Incremental: the event tables (the only big ones) are checked again only where a row can
--- be new or its verdict can change: rows received in the lookback window, days with late
--- arrivals, and rows that were in the future of the last run's as_of. The other tables are
--- checked whole every run. A pre-hook deletes exactly the rows the run checks again
--- (macro rejected_rows_recheck: the same predicate, compiled before either runs).
+-- be new or its verdict can change: the received days whose raw count the load ledger saw
+-- change since the last run, and rows that were in the future of the last run's as_of and
+-- are no longer. The other tables are checked whole every run. A pre-hook deletes exactly
+-- the rows the run checks again (macro rejected_rows_recheck: one predicate for both).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}{{ rejected_rows_delete_rechecked() }}{% endif %}",
 ) }}
--- depends_on: {{ ref('stg_raw__web_events') }}
--- depends_on: {{ ref('stg_raw__email_events') }}
 -- depends_on: {{ ref('stg_raw__arrivals') }}
 {%- set checked_tables = raw_tables() %}
 
