@@ -52,6 +52,9 @@ def one_length(size: str, days: int) -> dict[str, object]:
     work.mkdir(parents=True)
     raw = work / "raw"
     shutil.copytree(source, raw)
+    # the truth files say where the data ends: without them the append would continue
+    # after the newest timestamp, which is one of the rows planted in the future
+    shutil.copytree(source.parent / "truth", work / "truth")
     db = work / "warehouse.duckdb"
 
     print(f"== {size}, {days} days of history: full build", flush=True)

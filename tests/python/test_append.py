@@ -382,6 +382,11 @@ def test_cli_appends_again_and_without_generation_json(run_a, tmp_path, capsys) 
     started = datetime.fromisoformat(spec["appends"][0]["from"])
     assert NEW_END - timedelta(hours=1) <= started <= NEW_END
     assert spec["customers"] is None
+    # without any truth file the planted future rows cannot be told apart: a clear error
+    blind = tmp_path / "blind"
+    shutil.copytree(root_a / "raw", blind / "raw")
+    with pytest.raises(ValueError, match="cannot tell where the generated data ends"):
+        append_days(blind / "raw", 1, progress=False)
 
 
 def test_raw_store_append_part(tmp_path) -> None:

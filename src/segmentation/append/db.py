@@ -54,6 +54,14 @@ def old_end(con: duckdb.DuckDBPyConnection, gen: dict | None, truth_dir: Path) -
     (planted future rows left out). Returns (epoch seconds, where it came from)."""
     if gen and gen.get("end"):
         return sec(gen["end"]), GENERATION_FILE
+    if not (truth_dir / "broken_rows.parquet").is_file():
+        # the newest timestamp would be one of the rows planted in the future, and the new
+        # days would start weeks after the data: refuse rather than append in the wrong place
+        raise ValueError(
+            f"no {GENERATION_FILE} or broken_rows.parquet in {truth_dir}: cannot tell where the "
+            "generated data ends (the generator plants rows in the future). Pass the truth "
+            "folder the data was generated with (--truth-out)."
+        )
     con.register("_future_keys", future_keys(truth_dir))
     parts = [f"select max({ep('updated_at')}) from customers"]
     for table, ts, key in (
