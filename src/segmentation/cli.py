@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from segmentation import project as proj
@@ -89,7 +89,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
             progress=True,
         )
     started = time.perf_counter()
-    build_started = datetime.now(UTC).replace(tzinfo=None)
     vars_yaml = f'{{as_of: "{args.as_of}"}}' if args.as_of else None
     code = proj.run_dbt(["build"], project, vars_yaml)
     wall = time.perf_counter() - started
@@ -102,7 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from segmentation.refresh import publish, published_path
     from segmentation.summary import build_summary
 
-    publish(proj.db_path(project), published_path(project), tested_through=build_started)
+    publish(proj.db_path(project), published_path(project))
     print()
     print(build_summary(proj.db_path(project), project, wall))
     return 0

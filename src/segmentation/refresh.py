@@ -70,18 +70,14 @@ def _utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def publish(
-    db_file: Path,
-    target: Path,
-    tested_through: datetime | None = None,
-    schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
-) -> int:
+def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:
     """Copy every table of ``schemas`` into a new file and swap it in atomically. Returns
     the number of tables published. Open reader connections keep the old file.
 
-    ``tested_through``: when the build that passed its tests started (UTC). Every row an
-    incremental model stamped before then was tested; the next refresh tests only newer
-    rows for uniqueness (see tests/generic/test_unique_incremental.sql)."""
+    Call it only after a build whose models and tests all passed. It records
+    ``tested_through``: the newest ``loaded_at`` stamp in the working database. Every row
+    stamped up to then is in a state that passed, so the next refresh tests only newer rows
+    for uniqueness (tests/generic/test_unique_incremental.sql)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(target.name + ".publishing")
     staging.unlink(missing_ok=True)
@@ -95,6 +91,7 @@ def publish(
             "where database_name = 'working' and schema_name in "
             f"({', '.join(repr(s) for s in schemas)}) order by 1, 2"
         ).fetchall()
+        tested_through = _newest_stamp(con)
         for schema in sorted({s for s, _ in tables}):
             con.execute(f'create schema "{schema}"')
         for schema, table in tables:
@@ -179,6 +176,21 @@ def _freshness(project: Path) -> str:
             worst = "warn"
     stale = [r["unique_id"].split(".")[-1] for r in results if r.get("status") != "pass"]
     return worst + (f"({','.join(stale)})" if stale else "")
+
+
+def _newest_stamp(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest ``loaded_at`` over the working database's incremental tables."""
+    stamped = con.execute(
+        "select schema_name, table_name from duckdb_columns() where database_name = 'working' "
+        "and column_name = 'loaded_at' order by 1, 2"
+    ).fetchall()
+    if not stamped:
+        return None
+    union = " union all ".join(
+        f'select max(loaded_at) as stamp from working."{schema}"."{table}"'
+        for schema, table in stamped
+    )
+    return con.execute(f"select max(stamp) from ({union})").fetchone()[0]
 
 
 def last_tested_through(db_file: Path, published: Path) -> datetime | None:
@@ -274,7 +286,7 @@ def refresh(
                 result.failures = _failures(project)
                 return result
             # 3. publish
-            publish(db_file, published_path(project), tested_through=build_started)
+            publish(db_file, published_path(project))
             result.rows_by_table = _rows_in(db_file, build_started)
             result.rows_in = sum(result.rows_by_table.values())
             result.entered, result.left, result.segments_changed = _history_changes(

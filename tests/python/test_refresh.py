@@ -413,8 +413,8 @@ def test_as_of_cannot_move_back_incrementally(schedule: Warehouse, tmp_path: Pat
 def test_uniqueness_checks_rows_written_since_the_last_published_state(
     schedule: Warehouse, tmp_path: Path
 ) -> None:
-    """A refresh tests uniqueness only for keys of rows stamped after the published state's
-    build started (`tested_through`): a duplicate written since fails it, an older row is
+    """A refresh tests uniqueness only for keys of rows stamped after the newest stamp of the
+    published state (`tested_through`): a duplicate written since fails it, an older row is
     left to the full check a plain build does."""
     tested_through = schedule.scalar(
         "select tested_through from main.published", schedule.published
