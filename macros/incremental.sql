@@ -230,6 +230,13 @@ select * from current_rows
     {%- if table_name not in ('web_events', 'email_events') or not execute -%}
         {{ return('true') }}
     {%- endif -%}
+    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'checked_as_of' not in built_columns -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ " was built by an earlier version of the project (before the quarantine "
+            ~ "was incremental): rebuild it once with `dbt build --full-refresh -s "
+            ~ "stg_raw__rejected_rows` or `segmentation refresh --full-refresh`.") }}
+    {%- endif -%}
     {%- set last_as_of = scalar_query("select cast(max(checked_as_of) as varchar) from " ~ this) -%}
     {%- if last_as_of is none -%}
         {{ return('true') }}
