@@ -75,17 +75,19 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- The received days (as SQL date literals) in which `stg_raw__arrivals` saw rows
-    arrive beyond the lookback window since `relation` last loaded: they are reloaded. -#}
-{% macro late_arrival_days(relation, source_table) %}
+{#- The received days (text, none for a null received_at) whose raw row count
+    `stg_raw__arrivals` saw change since `relation` last loaded; with `beyond_window_only`
+    just those beyond the lookback window (late arrivals: they are reloaded). -#}
+{% macro late_arrival_days(relation, source_table, beyond_window_only=true) %}
     {%- set arrivals = ref('stg_raw__arrivals') -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set result = run_query(
         "select distinct cast(received_date as varchar) from " ~ arrivals
-        ~ " where source_table = '" ~ source_table ~ "' and is_beyond_window"
-        ~ " and observed_at > " ~ last_loaded_at(relation)
+        ~ " where source_table = '" ~ source_table ~ "'"
+        ~ (" and is_beyond_window" if beyond_window_only else "")
+        ~ " and observed_at > " ~ last_loaded_at(relation) ~ " order by 1"
     ) -%}
     {%- set days = [] -%}
     {%- for row in result.rows -%}
@@ -219,6 +221,19 @@ select * from current_rows
     cast('{{ value }}' as timestamp)
 {%- endmacro %}
 
+{#- For the uniqueness tests in a refresh: the row of `alias` shares its `columns` with a
+    row of `model` written since the published state passed (`loaded_at` after the var
+    `tested_through`). A new duplicate always involves such a row. -#}
+{% macro shares_key_with_new_rows(model, columns, alias) %}
+    exists (
+        select 1 from {{ model }} as new_rows
+        where new_rows.loaded_at > {{ tested_through_literal() }}
+        {%- for column in columns %}
+            and new_rows.{{ column }} = {{ alias }}.{{ column }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
 {#- Which rejected rows of `table_name` stg_raw__rejected_rows checks again in an incremental
     run, as a predicate on received_at / occurred_at (columns of both the base views and the
     table). Event tables: rows of every received day whose raw count the load ledger saw
@@ -227,7 +242,7 @@ select * from current_rows
     verdict). Other tables: all rows. Literals only, computed from the state before the run,
     so the pre-hook deletes exactly what the model inserts again. -#}
 {% macro rejected_rows_recheck(table_name) %}
-    {%- if table_name not in ('web_events', 'email_events') or not execute -%}
+    {%- if table_name not in incremental_event_tables() or not execute -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
@@ -241,18 +256,14 @@ select * from current_rows
     {%- if last_as_of is none -%}
         {{ return('true') }}
     {%- endif -%}
-    {%- set changed = run_query(
-        "select distinct cast(received_date as varchar) from " ~ ref('stg_raw__arrivals')
-        ~ " where source_table = '" ~ table_name ~ "' and received_date is not null"
-        ~ " and observed_at > " ~ last_loaded_at(this) ~ " order by 1"
-    ) -%}
+    {%- set changed_days = late_arrival_days(this, table_name, beyond_window_only=false) -%}
     {%- set parts = [
         "received_at is null",
         "(occurred_at > cast('" ~ last_as_of ~ "' as timestamp) and occurred_at <= " ~ as_of() ~ ")",
     ] -%}
     {%- set days = [] -%}
-    {%- for row in changed.rows -%}
-        {%- do days.append("cast('" ~ row[0] ~ "' as date)") -%}
+    {%- for day in changed_days if day is not none -%}
+        {%- do days.append("cast('" ~ day ~ "' as date)") -%}
     {%- endfor -%}
     {%- if days -%}
         {%- do parts.append("cast(received_at as date) in (" ~ days | join(', ') ~ ")") -%}

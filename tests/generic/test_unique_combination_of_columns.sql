@@ -14,13 +14,7 @@ checked as (
     select {{ columns }}
     from {{ model }} as all_rows
     {%- if new_rows_only and var('tested_through', none) %}
-    where exists (
-        select 1 from {{ model }} as new_rows
-        where new_rows.loaded_at > {{ tested_through_literal() }}
-        {%- for column in combination_of_columns %}
-            and new_rows.{{ column }} = all_rows.{{ column }}
-        {%- endfor %}
-    )
+    where {{ shares_key_with_new_rows(model, combination_of_columns, 'all_rows') }}
     {%- endif %}
 
 ),

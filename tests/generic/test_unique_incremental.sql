@@ -10,13 +10,10 @@ with
 
 checked as (
 
-    select {{ column_name }} as unique_field
-    from {{ model }}
+    select all_rows.{{ column_name }} as unique_field
+    from {{ model }} as all_rows
     {%- if var('tested_through', none) %}
-    where {{ column_name }} in (
-        select {{ column_name }} from {{ model }}
-        where loaded_at > {{ tested_through_literal() }}
-    )
+    where {{ shares_key_with_new_rows(model, [column_name], 'all_rows') }}
     {%- endif %}
 
 ),

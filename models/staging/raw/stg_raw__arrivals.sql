@@ -14,7 +14,7 @@
     'email_campaigns': 'sent_at',
     'consents': 'changed_at',
 } %}
-{%- set incremental_tables = ['web_events', 'email_events'] %}
+{%- set incremental_tables = incremental_event_tables() %}
 
 with
 

@@ -23,7 +23,7 @@ unioned as (
             record_key,
             reject_reason,
             raw_record,
-            {% if table_name in ('web_events', 'email_events') -%}
+            {% if table_name in incremental_event_tables() -%}
                 received_at,
                 occurred_at
             {%- else -%}
