@@ -84,7 +84,7 @@ def one_length(size: str, days: int) -> dict[str, object]:
     print("   " + result.log_line(), flush=True)
     if result.status != "ok":
         raise SystemExit(f"refresh failed at {result.step}: {result.failures}")
-    results = json.loads((work / "target-refresh" / "refresh_build_results.json").read_text())
+    results = json.loads((work / "target-refresh" / "run_results.json").read_text())
     build_results = results["results"]
     slowest = sorted(
         ((r["unique_id"].split(".")[-1], float(r["execution_time"])) for r in build_results),

@@ -25,6 +25,9 @@ class DbtSession:
         self.vars = ["--vars", vars_yaml] if vars_yaml else []
         self.log = log
         self._runner: Any = None
+        # what `dbt` run by hand gets from the Makefile: profiles in the project, no tracking
+        for key, value in proj.dbt_env(project).items():
+            os.environ.setdefault(key, value)
 
     def invoke(self, args: list[str]) -> int:
         from dbt.cli.main import dbtRunner
@@ -41,8 +44,6 @@ class DbtSession:
 
     def _call(self, runner: Any, args: list[str]) -> Any:
         command = [*args, "--project-dir", str(self.project), *self.vars]
-        for key, value in proj.dbt_env(self.project).items():
-            os.environ.setdefault(key, value)
         # a step that stops before writing results must not report the last step's failures
         (target_dir(self.project) / "run_results.json").unlink(missing_ok=True)
         with open(self.log, "a") as out:

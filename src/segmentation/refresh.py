@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,13 +147,6 @@ class RefreshResult:
         return " ".join(parts)
 
 
-def _keep_results(project: Path, name: str) -> None:
-    """Keep the build step's run_results.json (the history step overwrites it)."""
-    results = target_dir(project) / "run_results.json"
-    if results.exists():
-        shutil.copy(results, results.with_name(name))
-
-
 def _failures(project: Path) -> list[str]:
     path = target_dir(project) / "run_results.json"
     if not path.exists():
@@ -280,7 +272,6 @@ def refresh(
             if full_refresh:
                 build.append("--full-refresh")
             build_code = dbt.invoke(build)
-            _keep_results(project, "refresh_build_results.json")
             if build_code != 0:
                 result.step = "build"
                 result.failures = _failures(project)
