@@ -841,7 +841,7 @@ def _chunk(run: _Run, rng: np.random.Generator, p0: int, n: int) -> dict[str, pa
     b_order = np.lexsort((b_time, b_person))
     b_person, b_time = b_person[b_order], b_time[b_order]
     follow = np.zeros(len(b_person), bool)
-    follow[1:] = (b_person[1:] == b_person[:-1]) & (rng.random(len(b_person) - 1) < 0.35)
+    follow[1:] = (b_person[1:] == b_person[:-1]) & (rng.random(max(len(b_person) - 1, 0)) < 0.35)
     idx = np.flatnonzero(follow)
     b_time[idx] = np.minimum(
         b_time[idx - 1] + 600 + rng.exponential(18 * HOUR, len(idx)).astype(np.int64),

@@ -503,3 +503,10 @@ def test_end_defaults_to_now(tmp_path, capsys) -> None:
         f"where occurred_at <= timestamp '{after.isoformat(sep=' ')}'",
     )
     assert before - timedelta(hours=1) <= newest <= after
+
+
+def test_tiny_run_without_browse_sessions(tmp_path) -> None:
+    """30 customers over 5 days can draw no browse session at all (this end did): the
+    generator must still write the data, not fail on an empty array."""
+    rows = generate(30, 5, 1, datetime(2026, 11, 24, 13, 40, 17), tmp_path / "raw", progress=False)
+    assert rows["customers"] >= 30
