@@ -1,12 +1,8 @@
 -- one row per person with any activity: last time of each activity, 90-day web counts,
 -- cart abandonment and browsing / checkout intent
+{%- set min_views = var('browsing_intent_min_views', 3) | int %}
+
 with
-
-web_events as (
-
-    select * from {{ ref('int_web_events_sessionized') }}
-
-),
 
 sessions as (
 
@@ -38,18 +34,20 @@ customers_merged as (
 
 ),
 
-product_view_windows as (
+product_view_bursts as (
 
-    -- product views in the 10 minutes up to and including each view (a range window)
+    -- a view completes a burst when the view (min_views - 1) views earlier in the person's
+    -- order is within the window: the same answer as counting the views in a range window
+    -- (the last of tied views sees the whole window), at the cost of one sort.
+    -- Reads the events itself: a CTE read twice is materialised whole by DuckDB
     select
         person_id,
         occurred_at,
-        count(*) over (
+        lag(occurred_at, {{ min_views - 1 }}) over (
             partition by person_id
-            order by {{ epoch_seconds('occurred_at') }}
-            range between {{ var('browsing_intent_minutes', 10) * 60 }} preceding and current row
-        ) as views_in_window
-    from web_events
+            order by occurred_at
+        ) as burst_started_at
+    from {{ ref('int_web_events_sessionized') }}
     where event_type = 'product_view' and person_id is not null
 
 ),
@@ -59,8 +57,10 @@ browsing as (
     select
         person_id,
         max(occurred_at) as last_browsing_intent_at
-    from product_view_windows
-    where views_in_window >= {{ var('browsing_intent_min_views', 3) }}
+    from product_view_bursts
+    where
+        {{ epoch_seconds('occurred_at') }} - {{ epoch_seconds('burst_started_at') }}
+        <= {{ var('browsing_intent_minutes', 10) * 60 }}
     group by person_id
 
 ),
@@ -85,7 +85,7 @@ web as (
                 else 0
             end
         ) as cart_adds_90d
-    from web_events
+    from {{ ref('int_web_events_sessionized') }}
     where person_id is not null
     group by person_id
 
