@@ -96,26 +96,60 @@
     {{ return(days) }}
 {% endmacro %}
 
-{#- The filter an incremental staging model puts on its base rows: what arrived in the
-    lookback window, the late days, and rows that were in the future of the last as_of.
-    `prefix` qualifies the columns (e.g. 'loaded.'). -#}
-{% macro incremental_event_filter(relation, source_table, window_start, newest_event, prefix='') %}
+{#- Runs of consecutive days ('YYYY-MM-DD', none skipped) as [start, end) timestamp literal
+    pairs: a year of late days is one range, not 365 branches. -#}
+{% macro day_ranges(days) %}
+    {%- set parsed = [] -%}
+    {%- for day in days | reject('none') | unique | sort -%}
+        {%- do parsed.append(modules.datetime.date.fromisoformat(day)) -%}
+    {%- endfor -%}
+    {%- set firsts, lasts = [], [] -%}
+    {%- for day in parsed -%}
+        {%- if lasts and (day - lasts[-1]).days == 1 -%}
+            {%- do lasts.pop() -%}
+        {%- else -%}
+            {%- do firsts.append(day) -%}
+        {%- endif -%}
+        {%- do lasts.append(day) -%}
+    {%- endfor -%}
+    {%- set ranges = [] -%}
+    {%- for first, last in zip(firsts, lasts) -%}
+        {%- do ranges.append((
+            "cast('" ~ first.isoformat() ~ "' as timestamp)",
+            "cast('" ~ (last + modules.datetime.timedelta(days=1)).isoformat() ~ "' as timestamp)",
+        )) -%}
+    {%- endfor -%}
+    {{ return(ranges) }}
+{% endmacro %}
+
+{#- The rows an incremental staging model reads from its base view: what arrived in the
+    lookback window, rows that were in the future of the last as_of, and the late days, as
+    disjoint predicates, each on as few columns as it can. The model reads one branch per
+    predicate (union all): a predicate on one column goes down into the scan, so DuckDB
+    reads the other columns only for the rows it keeps; the same filter as one OR over two
+    columns was applied after a full scan (1.5 s against 0.35 s on the raw web events at 1M).
+    Literals, not subqueries, for the same reason. An empty table reads everything. -#}
+{% macro incremental_event_branches(relation, source_table, window_start, newest_event) %}
+    {%- if newest_event is none -%}
+        {{ return(['true']) }}
+    {%- endif -%}
+    {%- set newest = "cast('" ~ newest_event ~ "' as timestamp)" -%}
+    {%- set not_future = ' and (occurred_at <= ' ~ newest ~ ' or occurred_at is null)' -%}
+    {%- set branches = [
+        'received_at >= ' ~ window_start,
+        'occurred_at > ' ~ newest ~ ' and (received_at < ' ~ window_start ~ ' or received_at is null)',
+    ] -%}
     {%- set late_days = late_arrival_days(relation, source_table) -%}
-    {#- literals, not subqueries: DuckDB pushes them into the Parquet scan, where a scalar
-        subquery inside an OR became a nested-loop join (28 s instead of 4 s at 1M) -#}
-    (
-        {{ prefix }}received_at >= {{ window_start }}
-        {%- if newest_event is not none %}
-        or {{ prefix }}occurred_at > cast('{{ newest_event }}' as timestamp)
-        {%- endif %}
-        {%- for day in late_days %}
-            {%- if day is none %}
-        or {{ prefix }}received_at is null
-            {%- else %}
-        or cast({{ prefix }}received_at as date) = cast('{{ day }}' as date)
-            {%- endif %}
-        {%- endfor %}
-    )
+    {%- if none in late_days -%}
+        {%- do branches.append('received_at is null' ~ not_future) -%}
+    {%- endif -%}
+    {%- for day_start, day_end in day_ranges(late_days) -%}
+        {%- do branches.append(
+            'received_at >= ' ~ day_start ~ ' and received_at < ' ~ day_end
+            ~ ' and received_at < ' ~ window_start ~ not_future
+        ) -%}
+    {%- endfor -%}
+    {{ return(branches) }}
 {% endmacro %}
 
 {#- The body of an incremental staging model of events (stg_raw__web_events,
@@ -127,23 +161,51 @@
         {#- the version hash must cover the columns the load filter reads (see current_rows) -#}
         {{ exceptions.raise_compiler_error("deduplicated_event_versions needs received_at and occurred_at in columns") }}
     {%- endif %}
+    {%- set branches = ['true'] %}
     {%- if is_incremental() %}
         {%- set newest_event = scalar_query("select cast(max(occurred_at) as varchar) from " ~ this) %}
         {%- do assert_as_of_not_before_built_events(this, newest_event) %}
         {%- set window_start = lookback_window_start(this) %}
+        {%- set branches = incremental_event_branches(this, source_table, window_start, newest_event) %}
     {%- endif %}
 
 with
 
 valid_rows as (
 
-    select * from {{ ref(base_model) }}
-    where reject_reason is null
-    {%- if is_incremental() %}
-        and {{ incremental_event_filter(this, source_table, window_start, newest_event) }}
-    {%- endif %}
+    {%- for branch in branches %}
+
+        select {{ columns | join(', ') }}
+        from {{ ref(base_model) }}
+        where reject_reason is null and ({{ branch }})
+        {%- if not loop.last %}
+
+        union all
+        {%- endif %}
+    {%- endfor %}
 
 ),
+{%- if is_incremental() %}
+
+    loaded_in_window as (
+
+        -- the loaded versions a winner can equal: the hash covers received_at and
+        -- occurred_at, so an equal version passes the same branches
+        {%- for branch in incremental_event_branches(this, source_table, window_start, newest_event) %}
+
+            select
+                event_id,
+                version_hash
+            from {{ this }}
+            where ({{ branch }})
+            {%- if not loop.last %}
+
+            union all
+            {%- endif %}
+        {%- endfor %}
+
+    ),
+{%- endif %}
 
 candidates as (
 
@@ -202,15 +264,12 @@ current_rows as (
         {{ loaded_at() }} as loaded_at
     from winners
     {%- if is_incremental() %}
-        -- a version already loaded as it is stays (downstream recomputes only real changes);
-        -- the hash covers received_at and occurred_at, so that version passes the load
-        -- filter too: the filter spares probing every loaded row
+        -- a version already loaded as it is stays (downstream recomputes only real changes)
         where not exists (
-            select 1 from {{ this }} as loaded
+            select 1 from loaded_in_window
             where
-                loaded.event_id = winners.event_id
-                and loaded.version_hash = winners.version_hash
-                and {{ incremental_event_filter(this, source_table, window_start, newest_event, 'loaded.') }}
+                loaded_in_window.event_id = winners.event_id
+                and loaded_in_window.version_hash = winners.version_hash
         )
     {%- endif %}
 
@@ -245,15 +304,16 @@ select * from current_rows
 {%- endmacro %}
 
 {#- Which rejected rows of `table_name` stg_raw__rejected_rows checks again in an incremental
-    run, as a predicate on received_at / occurred_at (columns of both the base views and the
-    table). Event tables: rows of every received day whose raw count the load ledger saw
-    change since the last run (new and late rows), null received_at, and rows in the future
-    of the last run's as_of but not of this one's (a row still in the future keeps its
-    verdict). Other tables: all rows. Literals only, computed from the state before the run,
-    so the pre-hook deletes exactly what the model inserts again. -#}
+    run, as disjoint predicates on received_at / occurred_at (columns of both the base views
+    and the table; the model reads one branch per predicate, see incremental_event_branches).
+    Event tables: rows of every received day whose raw count the load ledger saw change since
+    the last run (new and late rows), null received_at, and rows in the future of the last
+    run's as_of but not of this one's (a row still in the future keeps its verdict). Other
+    tables: all rows. Literals only, computed from the state before the run, so the pre-hook
+    deletes exactly what the model inserts again. -#}
 {% macro rejected_rows_recheck(table_name) %}
     {%- if table_name not in incremental_event_tables() or not execute -%}
-        {{ return('true') }}
+        {{ return(['true']) }}
     {%- endif -%}
     {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     {%- if 'checked_as_of' not in built_columns -%}
@@ -264,21 +324,17 @@ select * from current_rows
     {%- endif -%}
     {%- set last_as_of = scalar_query("select cast(max(checked_as_of) as varchar) from " ~ this) -%}
     {%- if last_as_of is none -%}
-        {{ return('true') }}
+        {{ return(['true']) }}
     {%- endif -%}
-    {%- set changed_days = late_arrival_days(this, table_name, beyond_window_only=false) -%}
-    {%- set parts = [
-        "received_at is null",
-        "(occurred_at > cast('" ~ last_as_of ~ "' as timestamp) and occurred_at <= " ~ as_of() ~ ")",
-    ] -%}
-    {%- set days = [] -%}
-    {%- for day in changed_days if day is not none -%}
-        {%- do days.append("cast('" ~ day ~ "' as date)") -%}
+    {%- set came_out_of_future = "occurred_at > cast('" ~ last_as_of ~ "' as timestamp) and occurred_at <= " ~ as_of() -%}
+    {%- set not_out_of_future = " and not coalesce(" ~ came_out_of_future ~ ", false)" -%}
+    {%- set branches = [came_out_of_future, "received_at is null" ~ not_out_of_future] -%}
+    {%- for day_start, day_end in day_ranges(late_arrival_days(this, table_name, beyond_window_only=false)) -%}
+        {%- do branches.append(
+            "received_at >= " ~ day_start ~ " and received_at < " ~ day_end ~ not_out_of_future
+        ) -%}
     {%- endfor -%}
-    {%- if days -%}
-        {%- do parts.append("cast(received_at as date) in (" ~ days | join(', ') ~ ")") -%}
-    {%- endif -%}
-    {{ return('(' ~ parts | join(' or ') ~ ')') }}
+    {{ return(branches) }}
 {% endmacro %}
 
 {#- stg_raw__rejected_rows' pre-hook: remove the rows the run checks again. -#}
@@ -286,7 +342,8 @@ select * from current_rows
     {%- set clauses = [] -%}
     {%- for table_name in raw_tables() -%}
         {%- do clauses.append(
-            "(source_table = '" ~ table_name ~ "' and " ~ rejected_rows_recheck(table_name) ~ ")"
+            "(source_table = '" ~ table_name ~ "' and (("
+            ~ rejected_rows_recheck(table_name) | join(') or (') ~ ")))"
         ) -%}
     {%- endfor -%}
     delete from {{ this }} where {{ clauses | join(' or ') }}

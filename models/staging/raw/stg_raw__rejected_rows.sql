@@ -3,7 +3,7 @@
 -- be new or its verdict can change: the received days whose raw count the load ledger saw
 -- change since the last run, and rows that were in the future of the last run's as_of and
 -- are no longer. The other tables are checked whole every run. A pre-hook deletes exactly
--- the rows the run checks again (macro rejected_rows_recheck: one predicate for both).
+-- the rows the run checks again (macro rejected_rows_recheck: the same predicates for both).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -18,23 +18,24 @@ with
 unioned as (
 
     {% for table_name in checked_tables %}
-        select
-            '{{ table_name }}' as source_table,
-            record_key,
-            reject_reason,
-            raw_record,
-            {% if table_name in incremental_event_tables() -%}
-                received_at,
-                occurred_at
-            {%- else -%}
-                cast(null as timestamp) as received_at,
-                cast(null as timestamp) as occurred_at
-            {%- endif %}
-        from {{ ref('base_raw__' ~ table_name) }}
-        where reject_reason is not null
-        {%- if is_incremental() %}
-            and {{ rejected_rows_recheck(table_name) }}
-        {%- endif %}
+        {%- set branches = rejected_rows_recheck(table_name) if is_incremental() else ['true'] %}
+        {%- for branch in branches %}
+            select
+                '{{ table_name }}' as source_table,
+                record_key,
+                reject_reason,
+                raw_record,
+                {% if table_name in incremental_event_tables() -%}
+                    received_at,
+                    occurred_at
+                {%- else -%}
+                    cast(null as timestamp) as received_at,
+                    cast(null as timestamp) as occurred_at
+                {%- endif %}
+            from {{ ref('base_raw__' ~ table_name) }}
+            where reject_reason is not null and ({{ branch }})
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
