@@ -2,27 +2,41 @@
 
 The scheduled refresh runs source freshness and then the build. As separate processes each
 paid Python and dbt start-up and a project parse (about 4 s each at any data size); here the
-project is parsed once, with the run's vars, and each command reuses that manifest. dbt's
-console output goes to a log file (the refresh prints one line of its own).
+project is parsed once and each command reuses that manifest. dbt's console output goes to a
+log file (the refresh prints one line of its own).
+
+The parse leaves out the vars that change every run and are read only when SQL is compiled
+(``RUN_VARS``: as_of, tested_through): with them a changed var made dbt parse the whole
+project again each run (4 s); without them the parse reuses the last one (partial parsing).
+The commands get every var.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 from segmentation import project as proj
 
+# vars no model config or ref depends on (macros/as_of.sql, macros/incremental.sql)
+RUN_VARS = ("as_of", "tested_through")
+
+
+def _vars_args(dbt_vars: dict[str, object]) -> list[str]:
+    return ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
+
 
 class DbtSession:
     """``invoke([...])`` returns dbt's exit code: 0 ok, 1 a model or test failed, 2 dbt
     itself could not run (bad project, profile, vars)."""
 
-    def __init__(self, project: Path, vars_yaml: str | None, log: Path) -> None:
+    def __init__(self, project: Path, dbt_vars: dict[str, object], log: Path) -> None:
         self.project = project
-        self.vars = ["--vars", vars_yaml] if vars_yaml else []
+        self.vars = _vars_args(dbt_vars)
+        self.parse_vars = _vars_args({k: v for k, v in dbt_vars.items() if k not in RUN_VARS})
         self.log = log
         self._runner: Any = None
         # what `dbt` run by hand gets from the Makefile: profiles in the project, no tracking
@@ -33,7 +47,7 @@ class DbtSession:
         from dbt.cli.main import dbtRunner
 
         if self._runner is None:
-            parsed = self._call(dbtRunner(), ["parse"])
+            parsed = self._call(dbtRunner(), ["parse"], self.parse_vars)
             if not parsed.success or parsed.result is None:
                 return 2
             self._runner = dbtRunner(manifest=parsed.result)
@@ -42,8 +56,13 @@ class DbtSession:
             return 2
         return 0 if result.success else 1
 
-    def _call(self, runner: Any, args: list[str]) -> Any:
-        command = [*args, "--project-dir", str(self.project), *self.vars]
+    def _call(self, runner: Any, args: list[str], vars_args: list[str] | None = None) -> Any:
+        command = [
+            *args,
+            "--project-dir",
+            str(self.project),
+            *(self.vars if vars_args is None else vars_args),
+        ]
         # a step that stops before writing results must not report the last step's failures
         (target_dir(self.project) / "run_results.json").unlink(missing_ok=True)
         with open(self.log, "a") as out:

@@ -257,9 +257,8 @@ def refresh(
             dbt_vars: dict[str, object] = {"as_of": as_of, **(extra_vars or {})}
             if tested is not None:
                 dbt_vars["tested_through"] = f"{tested:%Y-%m-%d %H:%M:%S.%f}"
-            vars_yaml = json.dumps(dbt_vars)
             dbt_log.write_text(f"refresh started {_utc_now():%Y-%m-%dT%H:%M:%SZ}\n")
-            dbt = DbtSession(project, vars_yaml, dbt_log)
+            dbt = DbtSession(project, dbt_vars, dbt_log)
             # 1. source freshness: reported, not blocking (the segment freshness test,
             #    an error in prod, is what stops stale segments from being published)
             dbt.invoke(["source", "freshness"])
