@@ -74,11 +74,46 @@ customers_merged as (
 
     ),
 
+    recompute_bounds as (
+
+        -- sessions before a visitor's earliest new event stand: the windows run from there
+        -- on, seeded with the last session before it (a visitor whose event was replaced or
+        -- moved away runs whole)
+        select
+            visitor_id,
+            min(occurred_at) as recompute_from
+        from new_events
+        group by visitor_id
+
+    ),
+
+    built_rows as (
+
+        select
+            {{ event_columns | join(',\n            ') }},
+            visitor_id,
+            session_number,
+            is_session_start,
+            resolved_customer_id,
+            person_id,
+            visitor_id in (select moved_from_visitors.visitor_id from moved_from_visitors)
+                as is_rebuilt_whole
+        from {{ this }} as built
+        where
+            visitor_id in (select affected_visitors.visitor_id from affected_visitors)
+            and not exists (
+                select 1 from new_events
+                where new_events.event_id = built.event_id
+            )
+
+    ),
+
     visitors as (
 
         select
             *,
-            false as is_built,
+            true as is_windowed,
+            false as keep_if_unchanged,
             cast(null as bigint) as built_session_number,
             cast(null as boolean) as built_is_session_start,
             cast(null as varchar) as built_resolved_customer_id,
@@ -92,20 +127,33 @@ customers_merged as (
         -- that lost an event is written whole, so that its sessions are rebuilt downstream)
         select
             {{ event_columns | join(',\n            ') }},
+            built_rows.visitor_id,
+            coalesce(
+                built_rows.is_rebuilt_whole
+                or built_rows.occurred_at >= recompute_bounds.recompute_from,
+                false
+            ) as is_windowed,
+            not built_rows.is_rebuilt_whole as keep_if_unchanged,
+            built_rows.session_number as built_session_number,
+            built_rows.is_session_start as built_is_session_start,
+            built_rows.resolved_customer_id as built_resolved_customer_id,
+            built_rows.person_id as built_person_id
+        from built_rows
+        left join recompute_bounds
+            on built_rows.visitor_id = recompute_bounds.visitor_id
+
+    ),
+
+    seeds as (
+
+        -- per visitor, the last event whose session stands
+        select
             visitor_id,
-            visitor_id not in (select moved_from_visitors.visitor_id from moved_from_visitors)
-                as is_built,
-            session_number as built_session_number,
-            is_session_start as built_is_session_start,
-            resolved_customer_id as built_resolved_customer_id,
-            person_id as built_person_id
-        from {{ this }} as built
-        where
-            visitor_id in (select affected_visitors.visitor_id from affected_visitors)
-            and not exists (
-                select 1 from new_events
-                where new_events.event_id = built.event_id
-            )
+            max(occurred_at) as seed_occurred_at,
+            max(built_session_number) as seed_session_number
+        from visitors
+        where not is_windowed
+        group by visitor_id
 
     ),
 
@@ -156,13 +204,29 @@ identified as (
         visitors.*,
         coalesce(visitors.customer_id, visitor_identities.identified_customer_id)
             as resolved_customer_id,
-        lag(visitors.occurred_at) over (
-            partition by visitors.visitor_id
-            order by visitors.occurred_at, visitors.event_id
-        ) as previous_occurred_at
+        {%- if is_incremental() %}
+            seeds.seed_session_number,
+            coalesce(
+                lag(visitors.occurred_at) over (
+                    partition by visitors.visitor_id
+                    order by visitors.occurred_at, visitors.event_id
+                ),
+                seeds.seed_occurred_at
+            ) as previous_occurred_at
+        {%- else %}
+            lag(visitors.occurred_at) over (
+                partition by visitors.visitor_id
+                order by visitors.occurred_at, visitors.event_id
+            ) as previous_occurred_at
+        {%- endif %}
     from visitors
     left join visitor_identities
         on visitors.visitor_id = visitor_identities.visitor_id
+    {%- if is_incremental() %}
+        left join seeds
+            on visitors.visitor_id = seeds.visitor_id
+        where visitors.is_windowed
+    {%- endif %}
 
 ),
 
@@ -185,12 +249,31 @@ numbered as (
 
     select
         *,
+        {% if is_incremental() %}coalesce(seed_session_number, 0) + {% endif -%}
         sum(is_session_start) over (
             partition by visitor_id
             order by occurred_at, event_id
             rows between unbounded preceding and current row
         ) as session_number
     from session_starts
+    {%- if is_incremental() %}
+
+        union all
+
+        -- events before the recompute point keep their sessions (the identity may change)
+        select
+            visitors.*,
+            coalesce(visitors.customer_id, visitor_identities.identified_customer_id)
+                as resolved_customer_id,
+            visitors.built_session_number as seed_session_number,
+            cast(null as timestamp) as previous_occurred_at,
+            case when visitors.built_is_session_start then 1 else 0 end as is_session_start,
+            visitors.built_session_number as session_number
+        from visitors
+        left join visitor_identities
+            on visitors.visitor_id = visitor_identities.visitor_id
+        where not visitors.is_windowed
+    {%- endif %}
 
 ),
 
@@ -227,7 +310,7 @@ final as (
         on numbered.resolved_customer_id = customers_merged.customer_id
     {%- if is_incremental() %}
     where
-        not numbered.is_built
+        not numbered.keep_if_unchanged
         or numbered.session_number is distinct from numbered.built_session_number
         or (numbered.is_session_start = 1) is distinct from numbered.built_is_session_start
         or numbered.resolved_customer_id is distinct from numbered.built_resolved_customer_id
