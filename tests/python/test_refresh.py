@@ -247,6 +247,37 @@ def _known_person(schedule: Warehouse) -> tuple[str, str]:
     )[0]
 
 
+def _bridgeable_gap(schedule: Warehouse) -> tuple[str | None, str | None, datetime, str, int]:
+    """Two consecutive events of one visitor 31-59 minutes apart (two sessions): the
+    visitor's anonymous_id and customer_id, the first event's time, the second event's id
+    and its session number. A late event halfway merges the two sessions."""
+    return schedule.query(
+        """
+        with ordered as (
+            select
+                *,
+                lag(occurred_at) over (
+                    partition by visitor_id order by occurred_at, event_id
+                ) as previous_at
+            from intermediate.int_web_events_sessionized
+        )
+        select anonymous_id, customer_id, previous_at, event_id, session_number
+        from ordered
+        where
+            is_session_start
+            and occurred_at - previous_at between interval 31 minute and interval 59 minute
+            and exists (
+                select 1 from intermediate.int_web_events_sessionized as later
+                where
+                    later.visitor_id = ordered.visitor_id
+                    and later.occurred_at > ordered.occurred_at
+            )
+        order by event_id
+        limit 1
+        """
+    )[0]
+
+
 def _session(customer_id: str, start: datetime, received: datetime) -> pa.Table:
     """3 product views in 10 minutes and an add-to-cart, no purchase."""
     steps = [
@@ -299,6 +330,24 @@ def test_hot_abandoner_within_one_refresh_and_late_rows_reloaded(
         }
     )
     append_part(schedule.raw, "web_events", late, "test-late-delivery")
+    # and one late event inside a visitor's history that merges two of its sessions: the
+    # refresh renumbers the sessions after it (the windows run from the earliest new event)
+    anonymous_id, bridged_customer, gap_start, second_event, second_session = _bridgeable_gap(
+        schedule
+    )
+    bridge = pa.table(
+        {
+            "event_id": ["test-bridge-0"],
+            "anonymous_id": [anonymous_id],
+            "customer_id": [bridged_customer],
+            "event_type": ["page_view"],
+            "product_id": pa.array([None], pa.string()),
+            "page_url": ["/"],
+            "occurred_at": [gap_start + timedelta(minutes=20)],
+            "received_at": [as_of - timedelta(hours=1)],
+        }
+    )
+    append_part(schedule.raw, "web_events", bridge, "test-bridge-delivery")
 
     result = schedule.refresh(as_of, "--refit-clusters")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -340,6 +389,11 @@ def test_hot_abandoner_within_one_refresh_and_late_rows_reloaded(
     )
     dbt_log = (schedule.root / "refresh-dbt.log").read_text().splitlines()
     assert any("WARN" in line and "no_late_arrivals_beyond_window" in line for line in dbt_log)
+    merged_into = schedule.scalar(
+        "select session_number from intermediate.int_web_events_sessionized "
+        f"where event_id = '{second_event}'"
+    )
+    assert merged_into == second_session - 1
 
     full = full_build(schedule.raw, tmp_path, as_of)
     assert table_differences(schedule.db, full.db_path) == {}
