@@ -191,7 +191,7 @@ valid_rows as (
 
         -- the loaded versions a winner can equal: the hash covers received_at and
         -- occurred_at, so an equal version passes the same branches
-        {%- for branch in incremental_event_branches(this, source_table, window_start, newest_event) %}
+        {%- for branch in branches %}
 
             select
                 event_id,

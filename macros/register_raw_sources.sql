@@ -69,15 +69,15 @@
 
 {#- The tables of the raw contract, each with a base_raw__ and a stg_raw__ model
     (the quarantine and the row audit union over them). -#}
-{#- The raw tables loaded incrementally by `received_at` (the large event tables): their
-    staging models, late-arrival check and quarantine work by load window. -#}
-{% macro incremental_event_tables() -%}
-    {{ return(['web_events', 'email_events']) }}
-{%- endmacro %}
-
 {% macro raw_tables() -%}
     {{ return([
         'customers', 'products', 'orders', 'order_items',
         'web_events', 'email_events', 'email_campaigns', 'consents',
     ]) }}
+{%- endmacro %}
+
+{#- The raw tables loaded incrementally by `received_at` (the large event tables): their
+    staging models, late-arrival check and quarantine work by load window. -#}
+{% macro incremental_event_tables() -%}
+    {{ return(['web_events', 'email_events']) }}
 {%- endmacro %}

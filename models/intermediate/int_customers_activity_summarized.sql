@@ -1,6 +1,7 @@
 -- one row per person with any activity: last time of each activity, 90-day web counts,
 -- cart abandonment and browsing / checkout intent
-{%- set min_views = var('browsing_intent_min_views', 3) | int %}
+{#- at least one view: the lag below looks back (min_views - 1) views -#}
+{%- set min_views = [var('browsing_intent_min_views', 3) | int, 1] | max %}
 
 with
 
