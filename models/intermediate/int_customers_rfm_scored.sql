@@ -62,17 +62,33 @@ buyers as (
 
 ),
 
-ranked as (
+ranks as (
 
     -- rank() gives equal values equal ranks, so ties share a score and classes stay
-    -- as even as the ties allow; rank 1 is the worst value of each dimension
+    -- as even as the ties allow; rank 1 is the worst value of each dimension. The
+    -- windows span every buyer, so they read only the ranked columns (carrying every
+    -- column through three whole-table sorts took most of the model's time)
     select
-        *,
+        person_id,
         rank() over (order by recency_days desc) as recency_rank,
         rank() over (order by frequency asc) as frequency_rank,
         rank() over (order by monetary asc) as monetary_rank,
         count(*) over () as buyer_count
     from buyers
+
+),
+
+ranked as (
+
+    select
+        buyers.*,
+        ranks.recency_rank,
+        ranks.frequency_rank,
+        ranks.monetary_rank,
+        ranks.buyer_count
+    from buyers
+    inner join ranks
+        on buyers.person_id = ranks.person_id
 
 ),
 

@@ -31,6 +31,20 @@ rfm_segment_map as (
 
 ),
 
+value_ranks as (
+
+    -- value tiers: position by net revenue, ties share the better position; a window
+    -- over everyone, so it carries only the ranked column, not every feature
+    select
+        customers.person_id,
+        rank() over (order by coalesce(rfm.monetary, 0) desc) as value_rank,
+        count(*) over () as people_count
+    from customers
+    left join rfm
+        on customers.person_id = rfm.person_id
+
+),
+
 joined as (
 
     select
@@ -84,9 +98,8 @@ joined as (
             coalesce(activity.last_email_open_at, customers.signup_at),
             coalesce(activity.last_email_click_at, customers.signup_at)
         ) as last_activity_at,
-        -- value tiers: position by net revenue, ties share the better position
-        rank() over (order by coalesce(rfm.monetary, 0) desc) as value_rank,
-        count(*) over () as people_count
+        value_ranks.value_rank,
+        value_ranks.people_count
     from customers
     left join rfm
         on customers.person_id = rfm.person_id
@@ -94,6 +107,8 @@ joined as (
         on customers.person_id = engagement.person_id
     left join activity
         on customers.person_id = activity.person_id
+    left join value_ranks
+        on customers.person_id = value_ranks.person_id
     left join rfm_segment_map
         on
             rfm.recency_score = rfm_segment_map.recency_score
