@@ -56,6 +56,12 @@
 {#- The newest `loaded_at` in an incremental model, as a SQL literal: rows upstream loaded
     after it are the ones this run has to process. -#}
 {% macro last_loaded_at(relation) %}
+    {%- if execute and 'loaded_at' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+        {{ exceptions.raise_compiler_error(
+            relation ~ " has no loaded_at column: it was built by an earlier version of the project, "
+            ~ "before it was incremental. Rebuild it once with `segmentation refresh --full-refresh` "
+            ~ "(or `dbt build --full-refresh`).") }}
+    {%- endif -%}
     {%- set value = scalar_query("select cast(max(loaded_at) as varchar) from " ~ relation) -%}
     {%- if value is none -%}
         {{ return("cast('1900-01-01' as timestamp)") }}

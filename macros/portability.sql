@@ -14,6 +14,21 @@
     to_json(struct({{ relation_alias }}.*))
 {%- endmacro %}
 
+{#- The raw file a row of a table loaded by file came from: DuckDB's read_parquet names it
+    (macro register_raw_sources); where the sources are tables there is none, and those
+    tables reload every run (macros/incremental_files.sql). -#}
+{% macro raw_source_file(relation_alias) -%}
+    {{ return(adapter.dispatch('raw_source_file', 'customer_segmentation')(relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__raw_source_file(relation_alias) -%}
+    cast(null as varchar)
+{%- endmacro %}
+
+{% macro duckdb__raw_source_file(relation_alias) -%}
+    {{ relation_alias }}.source_file
+{%- endmacro %}
+
 {#- Format a timestamp as ISO text 'YYYY-MM-DDTHH:MM:SS' (used in record keys). -#}
 {% macro timestamp_to_iso(expression) -%}
     {{ return(adapter.dispatch('timestamp_to_iso', 'customer_segmentation')(expression)) }}

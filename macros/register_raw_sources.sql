@@ -22,36 +22,31 @@
     {%- set statements = [] -%}
     {%- set raw_sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list -%}
     {%- for node in raw_sources -%}
-        {%- set file_pattern = raw_directory ~ '/' ~ node.name ~ '.parquet' -%}
-        {%- set folder_pattern = raw_directory ~ '/' ~ node.name ~ '/**/*.parquet' -%}
-        {%- set found = run_query(
-            "select (select count(*) from glob('" ~ file_pattern | replace("'", "''") ~ "')) as n_file, "
-            ~ "(select count(*) from glob('" ~ folder_pattern | replace("'", "''") ~ "')) as n_folder"
-        ) -%}
-        {%- set n_file = found.columns[0].values()[0] -%}
-        {%- set n_folder = found.columns[1].values()[0] -%}
+        {%- set pattern = raw_table_pattern(node.name) -%}
         {%- set relation = node.schema ~ '.' ~ node.identifier -%}
         {%- set meta = node.config.get('meta', {}) or node.meta -%}
-        {%- if n_file > 0 and n_folder > 0 -%}
-            {{ exceptions.raise_compiler_error(
-                "Raw table '" ~ node.name ~ "' is both a file (" ~ file_pattern ~ ") and a folder ("
-                ~ raw_directory ~ "/" ~ node.name ~ "/): keep one of them.") }}
-        {%- elif n_file > 0 or n_folder > 0 -%}
-            {%- set pattern = file_pattern if n_file > 0 else folder_pattern -%}
+        {%- if pattern is not none -%}
+            {#- tables loaded by file say which file each row came from -#}
+            {%- set file_column = ", filename = 'source_file'" if node.name in file_incremental_tables() else "" -%}
             {%- do statements.append(
                 "create or replace view " ~ relation ~ " as select * from read_parquet('"
-                ~ pattern | replace("'", "''") ~ "', union_by_name = true, hive_partitioning = false)"
+                ~ pattern | replace("'", "''") ~ "', union_by_name = true, hive_partitioning = false"
+                ~ file_column ~ ")"
             ) -%}
         {%- elif meta.get('required', false) -%}
             {{ exceptions.raise_compiler_error(
-                "Raw table '" ~ node.name ~ "' is required but not found: expected " ~ file_pattern
-                ~ " or a folder " ~ raw_directory ~ "/" ~ node.name ~ "/ of Parquet files. "
+                "Raw table '" ~ node.name ~ "' is required but not found: expected "
+                ~ raw_directory ~ "/" ~ node.name ~ ".parquet or a folder "
+                ~ raw_directory ~ "/" ~ node.name ~ "/ of Parquet files. "
                 ~ "Set SEGMENTATION_RAW_DIR to your raw directory, or run `segmentation generate` for demo data.") }}
         {%- else -%}
             {%- set typed_nulls = [] -%}
             {%- for column in node.columns.values() -%}
                 {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
             {%- endfor -%}
+            {%- if node.name in file_incremental_tables() -%}
+                {%- do typed_nulls.append("cast(null as varchar) as source_file") -%}
+            {%- endif -%}
             {%- do statements.append(
                 "create or replace view " ~ relation ~ " as select " ~ typed_nulls | join(', ') ~ " where false"
             ) -%}
@@ -67,6 +62,26 @@
     {{ return('') }}
 {% endmacro %}
 
+{#- The Parquet glob of raw table `table_name` on DuckDB: the file <dir>/<table>.parquet or
+    every Parquet file under the folder <dir>/<table>/; none when neither exists. -#}
+{% macro raw_table_pattern(table_name) %}
+    {%- set raw_directory = raw_dir() -%}
+    {%- set file_pattern = raw_directory ~ '/' ~ table_name ~ '.parquet' -%}
+    {%- set folder_pattern = raw_directory ~ '/' ~ table_name ~ '/**/*.parquet' -%}
+    {%- set found = run_query(
+        "select (select count(*) from glob('" ~ file_pattern | replace("'", "''") ~ "')) as n_file, "
+        ~ "(select count(*) from glob('" ~ folder_pattern | replace("'", "''") ~ "')) as n_folder"
+    ) -%}
+    {%- set n_file = found.columns[0].values()[0] -%}
+    {%- set n_folder = found.columns[1].values()[0] -%}
+    {%- if n_file > 0 and n_folder > 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "Raw table '" ~ table_name ~ "' is both a file (" ~ file_pattern ~ ") and a folder ("
+            ~ raw_directory ~ "/" ~ table_name ~ "/): keep one of them.") }}
+    {%- endif -%}
+    {{ return(file_pattern if n_file > 0 else folder_pattern if n_folder > 0 else none) }}
+{% endmacro %}
+
 {#- The tables of the raw contract, each with a base_raw__ and a stg_raw__ model
     (the quarantine and the row audit union over them). -#}
 {% macro raw_tables() -%}
@@ -74,6 +89,14 @@
         'customers', 'products', 'orders', 'order_items',
         'web_events', 'email_events', 'email_campaigns', 'consents',
     ]) }}
+{%- endmacro %}
+
+{#- The raw tables loaded incrementally by file: orders and order_items have no column
+    that says when a row arrived (order_items no time at all; orders' updated_at is the
+    shop's), so their staging models read the rows of the files stg_raw__files saw appear
+    since their last run (macros/incremental_files.sql). -#}
+{% macro file_incremental_tables() -%}
+    {{ return(['orders', 'order_items']) }}
 {%- endmacro %}
 
 {#- The raw tables loaded incrementally by `received_at` (the large event tables): their

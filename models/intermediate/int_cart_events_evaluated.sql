@@ -26,7 +26,6 @@ customers_merged as (
     {#- each CTE reads its table itself: DuckDB materialises a CTE read twice, and these
         span every web event and order #}
     {%- set since = last_loaded_at(this) %}
-    {%- set window_start = lookback_window_start(this, 'occurred_at') %}
 
     identity_changes as (
 
@@ -56,12 +55,12 @@ customers_merged as (
 
         union
 
-        -- orders are not incremental: new or changed ones (any status) within the lookback window
+        -- orders priced since the last run (new or changed, any status)
         select customers_merged.person_id as actor_id
         from {{ ref('int_orders_priced') }} as changed_orders
         inner join customers_merged
             on changed_orders.customer_id = customers_merged.customer_id
-        where changed_orders.ordered_at >= {{ window_start }} or changed_orders.updated_at >= {{ window_start }}
+        where changed_orders.loaded_at > {{ since }}
 
         union
 

@@ -1,17 +1,59 @@
--- one row per order: the order with its lines summed into gross, discount, returns and net revenue
+-- one row per order: the order with its lines summed into gross, discount, returns and net
+-- revenue; incremental: a run prices again the orders whose version or lines were loaded
+-- since its last run (everything after a staging reload)
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{% if upstream_reloaded([ref('stg_raw__orders'), ref('stg_raw__order_items')]) %}delete from {{ this }}{% endif %}",
+) }}
+
 with
 
-orders as (
+{% if is_incremental() and not upstream_reloaded([ref('stg_raw__orders'), ref('stg_raw__order_items')]) %}
 
-    select * from {{ ref('stg_raw__orders') }}
+    changed_orders as (
 
-),
+        select order_id from {{ ref('stg_raw__orders') }}
+        where loaded_at > {{ last_loaded_at(this) }}
 
-order_items as (
+        union
 
-    select * from {{ ref('stg_raw__order_items') }}
+        select order_id from {{ ref('stg_raw__order_items') }}
+        where loaded_at > {{ last_loaded_at(this) }}
 
-),
+    ),
+
+    orders as (
+
+        select * from {{ ref('stg_raw__orders') }}
+        where order_id in (select changed_orders.order_id from changed_orders)
+
+    ),
+
+    order_items as (
+
+        select * from {{ ref('stg_raw__order_items') }}
+        where order_id in (select changed_orders.order_id from changed_orders)
+
+    ),
+
+{% else %}
+
+    orders as (
+
+        select * from {{ ref('stg_raw__orders') }}
+
+    ),
+
+    order_items as (
+
+        select * from {{ ref('stg_raw__order_items') }}
+
+    ),
+
+{% endif %}
 
 order_totals as (
 
@@ -62,7 +104,8 @@ priced as (
 
         -- timestamps
         orders.ordered_at,
-        orders.updated_at
+        orders.updated_at,
+        {{ loaded_at() }} as loaded_at
     from orders
     left join order_totals
         on orders.order_id = order_totals.order_id

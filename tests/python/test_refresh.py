@@ -25,7 +25,7 @@ APPEND_DAYS = 2
 # bookkeeping that differs between an incremental and a full build by design
 RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at", "checked_as_of"}
 # state that only an incremental history has
-HISTORY_TABLES = {"stg_raw__arrivals", "int_customers_identity_tracked"}
+HISTORY_TABLES = {"stg_raw__arrivals", "stg_raw__files", "int_customers_identity_tracked"}
 HISTORY_TAGGED = {"segment_membership_history", "segment_size_history"}
 
 
@@ -501,3 +501,123 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
     assert old.returncode == 0, old.stdout[-3000:]
     full = unique_test(tested_through - timedelta(days=1), scoped=False)
     assert full.returncode != 0, full.stdout[-3000:]
+
+
+# tables that carry cluster ids: after several refits a refresh keeps the ids it matched to
+# its previous fits, a full rebuild numbers its one fit afresh
+CLUSTER_TABLES = {
+    "segmentation.cluster_centres",
+    "segmentation.cluster_profiles",
+    "segmentation.customer_clusters",
+    "segmentation.customer_segments",
+    "segmentation.segment_definitions",
+    "segmentation.segment_summary",
+}
+
+
+def differences_beside_cluster_ids(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
+    """table_differences without the cluster tables, plus the non-cluster memberships."""
+    differences = {
+        table: counts
+        for table, counts in table_differences(incremental, full).items()
+        if table not in CLUSTER_TABLES
+    }
+    con = duckdb.connect()
+    con.execute(f"attach '{incremental}' as inc (read_only)")
+    con.execute(f"attach '{full}' as ful (read_only)")
+    memberships = (
+        "select person_id, segment from {}.segmentation.customer_segments "
+        "where segment_type <> 'cluster'"
+    )
+    for left, right in (("inc", "ful"), ("ful", "inc")):
+        only = con.execute(
+            f"select count(*) from ({memberships.format(left)} "
+            f"except all {memberships.format(right)})"
+        ).fetchone()[0]
+        if only:
+            differences[f"{left} only: customer_segments"] = (only, 0)
+    con.close()
+    return differences
+
+
+def test_orders_load_by_file_and_reload_when_a_file_changes(
+    schedule: Warehouse, tmp_path: Path
+) -> None:
+    """Orders and order lines load by raw file: an order in the future of the as_of it
+    arrived with is taken up once as_of passes it, and a rewritten or removed file makes
+    the next refresh reload the tables; both refreshes equal a full rebuild."""
+    import pyarrow.parquet as pq
+
+    from segmentation.raw_store import append_part
+
+    first = END + timedelta(days=APPEND_DAYS, hours=12)
+    second = first + timedelta(hours=2)
+    customer_id, _ = _known_person(schedule)
+    future_order = pa.table(
+        {
+            "order_id": ["test-future-order"],
+            "customer_id": [customer_id],
+            "ordered_at": [first + timedelta(hours=1)],
+            "status": ["completed"],
+            "currency": ["EUR"],
+            "updated_at": [first - timedelta(minutes=5)],
+        }
+    )
+    append_part(schedule.raw, "orders", future_order, "test-future-order")
+    result = schedule.refresh(first)
+    assert result.returncode == 0, result.stdout + result.stderr
+    in_staging = "select count(*) from staging.stg_raw__orders where order_id = 'test-future-order'"
+    assert schedule.scalar(in_staging) == 0
+    assert (
+        schedule.scalar(
+            "select reject_reason from staging.stg_raw__rejected_rows "
+            "where source_table = 'orders' and record_key = 'test-future-order'"
+        )
+        == "future_timestamp"
+    )
+    # no new file, only time: the order is no longer in the future
+    result = schedule.refresh(second, "--refit-clusters")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert schedule.scalar(in_staging) == 1
+    full = full_build(schedule.raw, tmp_path / "future", second)
+    assert differences_beside_cluster_ids(schedule.db, full.db_path) == {}
+
+    # rewrite an orders file (one order cancelled) and remove a file of order lines
+    orders_file = sorted((schedule.raw / "orders").glob("append-*.parquet"))[-1]
+    rows = pq.read_table(orders_file).to_pylist()
+    changed = next(row for row in rows if row["status"] == "completed")
+    changed["status"] = "cancelled"
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(orders_file)), orders_file)
+    removed = sorted((schedule.raw / "order_items").glob("append-*.parquet"))[0]
+
+    def line_keys(files: list[Path]) -> set[tuple[str, int]]:
+        return {
+            (row["order_id"], row["line_number"])
+            for file in files
+            for row in pq.read_table(file, columns=["order_id", "line_number"]).to_pylist()
+        }
+
+    others = [f for f in (schedule.raw / "order_items").rglob("*.parquet") if f != removed]
+    gone = line_keys([removed]) - line_keys(others)
+    assert gone
+    removed.unlink()
+    third = second + timedelta(hours=1)
+    result = schedule.refresh(third, "--refit-clusters")
+    assert result.returncode == 0, result.stdout + result.stderr
+    changes = dict(
+        schedule.query(
+            "select file_path, change_type from staging.stg_raw__files "
+            "where observed_at = (select max(observed_at) from staging.stg_raw__files)"
+        )
+    )
+    assert changes == {str(orders_file): "replaced", str(removed): "removed"}
+    assert (
+        schedule.scalar(
+            f"select status from core.fct_orders where order_id = '{changed['order_id']}'"
+        )
+        == "cancelled"
+    )
+    staged = set(schedule.query("select order_id, line_number from staging.stg_raw__order_items"))
+    assert not gone & staged
+    full = full_build(schedule.raw, tmp_path / "reload", third)
+    assert differences_beside_cluster_ids(schedule.db, full.db_path) == {}

@@ -1,11 +1,46 @@
--- one row per order: status, line totals, returns and net revenue
+-- one row per order: status, line totals, returns and net revenue; incremental: a run
+-- writes again the orders priced since its last run and those of customers whose person
+-- changed (everything after a reload of int_orders_priced)
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{% if upstream_reloaded([ref('int_orders_priced')]) %}delete from {{ this }}{% endif %}",
+) }}
+-- depends_on: {{ ref('int_customers_identity_tracked') }}
+
 with
 
-orders as (
+{% if is_incremental() and not upstream_reloaded([ref('int_orders_priced')]) %}
 
-    select * from {{ ref('int_orders_priced') }}
+    orders as (
 
-),
+        select * from {{ ref('int_orders_priced') }}
+        where loaded_at > {{ last_loaded_at(this) }}
+
+        union all
+
+        select * from {{ ref('int_orders_priced') }}
+        where
+            loaded_at <= {{ last_loaded_at(this) }}
+            and customer_id in (
+                select identity_changes.customer_id
+                from {{ ref('int_customers_identity_tracked') }} as identity_changes
+                where identity_changes.loaded_at > {{ last_loaded_at(this) }}
+            )
+
+    ),
+
+{% else %}
+
+    orders as (
+
+        select * from {{ ref('int_orders_priced') }}
+
+    ),
+
+{% endif %}
 
 customers_merged as (
 
@@ -44,7 +79,8 @@ final as (
 
         -- timestamps
         orders.ordered_at,
-        orders.updated_at
+        orders.updated_at,
+        {{ loaded_at() }} as loaded_at
     from orders
     left join customers_merged
         on orders.customer_id = customers_merged.customer_id

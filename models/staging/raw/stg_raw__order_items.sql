@@ -1,28 +1,25 @@
--- one row per order line (order_id, line_number)
+-- one row per order line (order_id, line_number): the latest valid version; incremental by
+-- raw file (the body: macro file_loaded_versions in macros/incremental_files.sql)
+{{ config(
+    materialized='incremental',
+    unique_key=['order_id', 'line_number'],
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{{ delete_on_raw_file_reload('order_items') }}",
+) }}
+-- depends_on: {{ ref('stg_raw__files') }}
+
 with
 
-valid_rows as (
+{{ file_loaded_versions(
+    base_model='base_raw__order_items',
+    source_table='order_items',
+    key_columns=['order_id', 'line_number'],
+    columns=['order_id', 'product_id', 'line_number', 'quantity', 'unit_price', 'discount'],
+    order_by='quantity desc, unit_price desc, product_id asc, discount asc',
+) }},
 
-    select * from {{ ref('base_raw__order_items') }}
-    where reject_reason is null
-
-),
-
-ranked as (
-
-    -- the latest version of each key wins; older versions and repeated deliveries are
-    -- counted as duplicates in stg_raw__row_audit
-    select
-        *,
-        row_number() over (
-            partition by order_id, line_number
-            order by quantity desc, unit_price desc, product_id asc
-        ) as version_rank
-    from valid_rows
-
-),
-
-current_rows as (
+final as (
 
     select
         -- ids
@@ -36,10 +33,12 @@ current_rows as (
         discount,
 
         -- booleans
-        quantity < 0 as is_return_line
-    from ranked
-    where version_rank = 1
+        quantity < 0 as is_return_line,
+
+        -- timestamps
+        loaded_at
+    from current_rows
 
 )
 
-select * from current_rows
+select * from final

@@ -1,28 +1,26 @@
--- one row per order: the latest valid version
+-- one row per order: the latest valid version; incremental by raw file (the body: macro
+-- file_loaded_versions in macros/incremental_files.sql)
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+    pre_hook="{{ delete_on_raw_file_reload('orders') }}",
+) }}
+-- depends_on: {{ ref('stg_raw__files') }}
+
 with
 
-valid_rows as (
+{{ file_loaded_versions(
+    base_model='base_raw__orders',
+    source_table='orders',
+    key_columns=['order_id'],
+    columns=['order_id', 'customer_id', 'status', 'currency', 'ordered_at', 'updated_at'],
+    order_by='updated_at desc nulls last, status asc, ordered_at desc, customer_id asc, currency asc',
+    time_column='ordered_at',
+) }},
 
-    select * from {{ ref('base_raw__orders') }}
-    where reject_reason is null
-
-),
-
-ranked as (
-
-    -- the latest version of each key wins; older versions and repeated deliveries are
-    -- counted as duplicates in stg_raw__row_audit
-    select
-        *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc nulls last, status asc, ordered_at desc
-        ) as version_rank
-    from valid_rows
-
-),
-
-current_rows as (
+final as (
 
     select
         -- ids
@@ -35,10 +33,10 @@ current_rows as (
 
         -- timestamps
         ordered_at,
-        updated_at
-    from ranked
-    where version_rank = 1
+        updated_at,
+        loaded_at
+    from current_rows
 
 )
 
-select * from current_rows
+select * from final

@@ -21,7 +21,8 @@ renamed as (
         coalesce(cast(discount as decimal(18, 4)), 0) as discount,
 
         -- lineage
-        {{ row_as_json('source') }} as raw_record
+        {{ row_as_json('source') }} as raw_record,
+        {{ raw_source_file('source') }} as source_file
 
     from source
 

@@ -23,7 +23,8 @@ renamed as (
         cast(updated_at as timestamp) as updated_at,
 
         -- lineage
-        {{ row_as_json('source') }} as raw_record
+        {{ row_as_json('source') }} as raw_record,
+        {{ raw_source_file('source') }} as source_file
 
     from source
 

@@ -1,0 +1,119 @@
+-- one row per raw file of a table loaded by file (orders, order_items) and change seen:
+-- added, replaced (size or modification time differ) or removed. The ledger behind their
+-- incremental loading (macros/incremental_files.sql); appended to, never rewritten.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+
+with
+
+listed as (
+
+    {% for table_name in file_incremental_tables() %}
+        {%- set pattern = raw_table_pattern(table_name) if execute and target.type == 'duckdb' else none %}
+        {%- if pattern is not none %}
+            -- read_blob lists the files; it reads no content when none is selected
+            select
+                '{{ table_name }}' as source_table,
+                filename as file_path,
+                cast(size as bigint) as file_size,
+                cast(last_modified as timestamp) as modified_at
+            from read_blob('{{ pattern | replace("'", "''") }}')
+        {%- else %}
+            select
+                '{{ table_name }}' as source_table,
+                cast(null as varchar) as file_path,
+                cast(null as bigint) as file_size,
+                cast(null as timestamp) as modified_at
+            where false
+        {%- endif %}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+{% if is_incremental() %}
+
+    known as (
+
+        -- each file as the ledger last saw it, unless it was removed
+        select
+            source_table,
+            file_path,
+            file_size,
+            modified_at
+        from (
+            select
+                *,
+                row_number() over (
+                    partition by source_table, file_path
+                    order by observed_at desc
+                ) as observation_rank
+            from {{ this }}
+        ) as observations
+        where observation_rank = 1 and change_type <> 'removed'
+
+    ),
+
+    changes as (
+
+        select
+            listed.*,
+            case when known.file_path is null then 'added' else 'replaced' end as change_type
+        from listed
+        left join known
+            on
+                listed.source_table = known.source_table
+                and listed.file_path = known.file_path
+        where
+            known.file_path is null
+            or listed.file_size <> known.file_size
+            or listed.modified_at is distinct from known.modified_at
+
+        union all
+
+        select
+            known.*,
+            'removed' as change_type
+        from known
+        where not exists (
+            select 1 from listed
+            where
+                listed.source_table = known.source_table
+                and listed.file_path = known.file_path
+        )
+
+    ),
+
+{% else %}
+
+    changes as (
+
+        select
+            *,
+            'added' as change_type
+        from listed
+
+    ),
+
+{% endif %}
+
+final as (
+
+    select
+        -- ids
+        source_table,
+        file_path,
+
+        -- strings
+        change_type,
+
+        -- numerics
+        file_size,
+
+        -- timestamps
+        modified_at,
+        {{ loaded_at() }} as observed_at
+    from changes
+
+)
+
+select * from final
