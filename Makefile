@@ -66,4 +66,4 @@ docs: setup
 	$(BIN)/dbt docs generate
 
 clean:
-	rm -rf target logs data/customer_segmentation.duckdb data/published.duckdb
+	rm -rf target logs data/customer_segmentation.duckdb data/customer_segmentation_work.duckdb data/published.duckdb

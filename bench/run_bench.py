@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation import warehouse
 from segmentation.project import dbt_executable
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -154,6 +155,7 @@ def rfm_path(raw: Path, db: Path, work: Path) -> float:
 
 def dbt_build(raw: Path, db: Path, work: Path) -> tuple[float, int, int]:
     db.unlink(missing_ok=True)
+    warehouse.work_db_path(db).unlink(missing_ok=True)  # else its incremental tables carry on
     env = _env(raw, db)
     command = [
         dbt_executable(),
@@ -270,12 +272,9 @@ def floor(raw: Path, db: Path) -> tuple[float, int, int]:
 
 
 def rows_per_model(db: Path) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = warehouse.connect(db)
     try:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_schema not in ('raw', 'main')"
-        ).fetchall()
+        tables = warehouse.tables(con)
         return {
             name: con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
             for schema, name in tables

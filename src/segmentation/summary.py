@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation import warehouse
+
 
 def _format_table(headers: list[str], rows: list[list[object]]) -> str:
     cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
@@ -52,21 +54,10 @@ def model_timings(project: Path) -> dict[str, float]:
 def build_summary(db_file: Path, project: Path, wall_seconds: float | None = None) -> str:
     """Tables built (schema, rows, seconds), then where the raw rows went."""
     timings = model_timings(project)
-    con = duckdb.connect(str(db_file), read_only=True)
+    con = warehouse.connect(db_file)
     try:
-        relations = con.execute(
-            """
-            select table_schema, table_name, table_type
-            from information_schema.tables
-            where table_schema not in ('raw', 'main', 'information_schema')
-              and table_name not like 'base_raw__%'
-            order by table_schema, table_name
-            """
-        ).fetchall()
         rows = []
-        for schema, name, kind in relations:
-            if kind != "BASE TABLE":
-                continue
+        for schema, name in warehouse.tables(con):
             (count,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
             rows.append([f"{schema}.{name}", count, timings.get(name)])
         parts = ["Tables built:", _format_table(["table", "rows", "seconds"], rows)]

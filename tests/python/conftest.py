@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
+from segmentation import warehouse
 from segmentation.project import dbt_executable
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ class Build:
     output: str
 
     def query(self, sql: str) -> pd.DataFrame:
-        con = duckdb.connect(str(self.db_path), read_only=True)
+        con = warehouse.connect(self.db_path)
         try:
             return con.execute(sql).df()
         finally:
@@ -48,6 +48,7 @@ class Build:
     def copy(self, db_path: Path) -> Build:
         """The same build in another DuckDB file, for tests that change or rebuild it."""
         shutil.copy(self.db_path, db_path)
+        shutil.copy(warehouse.work_db_path(self.db_path), warehouse.work_db_path(db_path))
         return Build(self.raw_dir, db_path, self.returncode, self.output)
 
 

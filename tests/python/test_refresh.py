@@ -15,6 +15,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from segmentation import warehouse
+
 from conftest import PROJECT, Build, run_dbt
 
 END = datetime(2026, 11, 20, 12, 0, 0)
@@ -61,7 +63,8 @@ class Warehouse:
         return subprocess.run(command, cwd=PROJECT, env=self.env(), capture_output=True, text=True)
 
     def query(self, sql: str, db: Path | None = None) -> list[tuple]:
-        con = duckdb.connect(str(db or self.db), read_only=True)
+        # the published file alone; the working warehouse with its work file
+        con = duckdb.connect(str(db), read_only=True) if db else warehouse.connect(self.db)
         try:
             return con.execute(sql).fetchall()
         finally:
@@ -83,22 +86,26 @@ def table_differences(incremental: Path, full: Path) -> dict[str, tuple[int, int
     """Per table: rows only in one build and rows only in the other (run bookkeeping
     columns and incremental-only state left out)."""
     con = duckdb.connect()
-    con.execute(f"attach '{incremental}' as inc (read_only)")
-    con.execute(f"attach '{full}' as ful (read_only)")
+    # each build is two files: the marts and the work file (staging, intermediate)
+    for alias, db in (("inc", incremental), ("ful", full)):
+        con.execute(f"attach '{db}' as {alias} (read_only)")
+        con.execute(f"attach '{warehouse.work_db_path(db)}' as {alias}_work (read_only)")
     tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() where database_name = 'ful' "
+        "select database_name, schema_name, table_name from duckdb_tables() "
+        "where database_name in ('ful', 'ful_work') "
         "and schema_name in ('staging', 'intermediate', 'core', 'segmentation')"
     ).fetchall()
     differences = {}
-    for schema, table in tables:
+    for database, schema, table in tables:
         if table in HISTORY_TABLES | HISTORY_TAGGED:
             continue
+        suffix = database.removeprefix("ful")
         columns = [
             (name, data_type)
             for (name, data_type) in con.execute(
-                "select column_name, data_type from duckdb_columns() where database_name = 'ful' "
+                "select column_name, data_type from duckdb_columns() where database_name = ? "
                 "and schema_name = ? and table_name = ?",
-                [schema, table],
+                [database, schema, table],
             ).fetchall()
             if name not in RUN_COLUMNS
         ]
@@ -111,8 +118,8 @@ def table_differences(incremental: Path, full: Path) -> dict[str, tuple[int, int
         for left, right in (("inc", "ful"), ("ful", "inc")):
             only.append(
                 con.execute(
-                    f"select count(*) from (select {listed} from {left}.{schema}.{table} "
-                    f"except all select {listed} from {right}.{schema}.{table})"
+                    f"select count(*) from (select {listed} from {left}{suffix}.{schema}.{table} "
+                    f"except all select {listed} from {right}{suffix}.{schema}.{table})"
                 ).fetchone()[0]
             )
         if any(only):
@@ -453,6 +460,7 @@ def test_second_refresh_exits_while_one_runs(schedule: Warehouse) -> None:
 def test_as_of_cannot_move_back_incrementally(schedule: Warehouse, tmp_path: Path) -> None:
     db = tmp_path / "copy.duckdb"
     shutil.copy(schedule.db, db)
+    shutil.copy(warehouse.work_db_path(schedule.db), warehouse.work_db_path(db))
     result = run_dbt(
         ["run", "--select", "stg_raw__web_events"],
         schedule.raw,
@@ -476,9 +484,10 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
     assert isinstance(tested_through, datetime)
     db = tmp_path / "copy.duckdb"
     shutil.copy(schedule.db, db)
+    shutil.copy(warehouse.work_db_path(schedule.db), warehouse.work_db_path(db))
 
     def unique_test(loaded_at: datetime, scoped: bool) -> subprocess.CompletedProcess[str]:
-        con = duckdb.connect(str(db))
+        con = duckdb.connect(str(warehouse.work_db_path(db)))
         con.execute("delete from staging.stg_raw__web_events where event_id like 'dup-%'")
         con.execute(
             "insert into staging.stg_raw__web_events by name select * replace "
