@@ -314,11 +314,14 @@ select * from current_rows
     and the table; the model reads one branch per predicate, see incremental_event_branches).
     Event tables: rows of every received day whose raw count the load ledger saw change since
     the last run (new and late rows), null received_at, and rows in the future of the last
-    run's as_of but not of this one's (a row still in the future keeps its verdict). Other
-    tables: all rows. Literals only, computed from the state before the run, so the pre-hook
+    run's as_of but not of this one's (a row still in the future keeps its verdict). Tables
+    loaded by file (source_file): rows of the files added since the last run, for orders
+    (occurred_at: ordered_at) also orders no longer in the future; all rows after a file was
+    replaced or removed. Other tables: all rows. Literals only, computed from the state before the run, so the pre-hook
     deletes exactly what the model inserts again. -#}
 {% macro rejected_rows_recheck(table_name) %}
-    {%- if table_name not in incremental_event_tables() or not execute -%}
+    {%- set loaded_by_file = table_name in file_incremental_tables() -%}
+    {%- if not (table_name in incremental_event_tables() or loaded_by_file) or not execute -%}
         {{ return(['true']) }}
     {%- endif -%}
     {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
@@ -333,6 +336,23 @@ select * from current_rows
         {{ return(['true']) }}
     {%- endif -%}
     {%- set came_out_of_future = "occurred_at > cast('" ~ last_as_of ~ "' as timestamp) and occurred_at <= " ~ as_of() -%}
+    {%- if loaded_by_file -%}
+        {%- set changes = raw_file_changes(this, table_name) -%}
+        {%- if changes.reload -%}
+            {{ return(['true']) }}
+        {%- endif -%}
+        {%- set branches = [] -%}
+        {%- set added_list = "('" ~ changes.added | map('replace', "'", "''") | join("', '") ~ "')" -%}
+        {%- if changes.added -%}
+            {%- do branches.append('source_file in ' ~ added_list) -%}
+        {%- endif -%}
+        {%- if table_name == 'orders' -%}
+            {%- do branches.append(
+                came_out_of_future ~ (' and source_file not in ' ~ added_list if changes.added else '')
+            ) -%}
+        {%- endif -%}
+        {{ return(branches or ['false']) }}
+    {%- endif -%}
     {%- set not_out_of_future = " and not coalesce(" ~ came_out_of_future ~ ", false)" -%}
     {%- set branches = [came_out_of_future, "received_at is null" ~ not_out_of_future] -%}
     {%- for day_start, day_end in day_ranges(late_arrival_days(this, table_name, beyond_window_only=false)) -%}

@@ -2,7 +2,9 @@
 -- Incremental: the event tables (the only big ones) are checked again only where a row can
 -- be new or its verdict can change: the received days whose raw count the load ledger saw
 -- change since the last run, and rows that were in the future of the last run's as_of and
--- are no longer. The other tables are checked whole every run. A pre-hook deletes exactly
+-- are no longer. Orders and order lines: the files added since the last run (all of them
+-- after a file was replaced or removed) and orders no longer in the future. The other
+-- (small) tables are checked whole every run. A pre-hook deletes exactly
 -- the rows the run checks again (macro rejected_rows_recheck: the same predicates for both).
 {{ config(
     materialized='incremental',
@@ -11,6 +13,7 @@
     pre_hook="{% if is_incremental() %}{{ rejected_rows_delete_rechecked() }}{% endif %}",
 ) }}
 -- depends_on: {{ ref('stg_raw__arrivals') }}
+-- depends_on: {{ ref('stg_raw__files') }}
 {%- set checked_tables = raw_tables() %}
 
 with
@@ -27,10 +30,18 @@ unioned as (
                 raw_record,
                 {% if table_name in incremental_event_tables() -%}
                     received_at,
-                    occurred_at
+                    occurred_at,
+                {%- elif table_name == 'orders' -%}
+                    cast(null as timestamp) as received_at,
+                    ordered_at as occurred_at,
                 {%- else -%}
                     cast(null as timestamp) as received_at,
-                    cast(null as timestamp) as occurred_at
+                    cast(null as timestamp) as occurred_at,
+                {%- endif %}
+                {% if table_name in file_incremental_tables() -%}
+                    source_file
+                {%- else -%}
+                    cast(null as varchar) as source_file
                 {%- endif %}
             from {{ ref('base_raw__' ~ table_name) }}
             where reject_reason is not null and ({{ branch }})
@@ -58,6 +69,9 @@ described as (
             when 'invalid_quantity' then 'quantity zero or null, or unit price null'
         end as reject_description,
         raw_record,
+
+        -- lineage
+        source_file,
 
         -- timestamps
         received_at,
