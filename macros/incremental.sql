@@ -341,14 +341,17 @@ select * from current_rows
         {%- if changes.reload -%}
             {{ return(['true']) }}
         {%- endif -%}
+        {#- a moved file is checked again under its new path; its rows under the old one
+            go (the base view has none there any more, the pre-hook deletes them) -#}
         {%- set branches = [] -%}
-        {%- set added_list = "('" ~ changes.added | map('replace', "'", "''") | join("', '") ~ "')" -%}
-        {%- if changes.added -%}
+        {%- set files = changes.added + changes.moved -%}
+        {%- set added_list = "('" ~ files | map('replace', "'", "''") | join("', '") ~ "')" -%}
+        {%- if files -%}
             {%- do branches.append('source_file in ' ~ added_list) -%}
         {%- endif -%}
         {%- if table_name == 'orders' -%}
             {%- do branches.append(
-                came_out_of_future ~ (' and source_file not in ' ~ added_list if changes.added else '')
+                came_out_of_future ~ (' and source_file not in ' ~ added_list if files else '')
             ) -%}
         {%- endif -%}
         {{ return(branches or ['false']) }}

@@ -5,27 +5,29 @@
     layout does this on every change, the folder layout only when a file is rewritten). -#}
 
 {#- The file changes of `source_table` stg_raw__files saw since `relation` last loaded:
-    {'added': [paths], 'reload': true when a file was replaced or removed}. Engines other
-    than DuckDB have no file list here: they reload every run. -#}
+    {'added': [paths], 'moved': [old and new paths of renamed files], 'reload': true when a
+    file was replaced or removed}. Engines other than DuckDB have no file list here: they
+    reload every run. -#}
 {% macro raw_file_changes(relation, source_table) %}
     {%- set ledger = ref('stg_raw__files') -%}
     {%- if not execute or target.type != 'duckdb' -%}
-        {{ return({'added': [], 'reload': true}) }}
+        {{ return({'added': [], 'moved': [], 'reload': true}) }}
     {%- endif -%}
     {%- set result = run_query(
         "select change_type, file_path from " ~ ledger ~ " where source_table = '" ~ source_table
         ~ "' and observed_at > " ~ last_loaded_at(relation) ~ " order by file_path"
     ) -%}
-    {%- set added = [] -%}
-    {%- set reload = [] -%}
+    {%- set added, moved, reload = [], [], [] -%}
     {%- for row in result.rows -%}
         {%- if row[0] == 'added' -%}
             {%- do added.append(row[1]) -%}
+        {%- elif row[0] in ('moved_in', 'moved_out') -%}
+            {%- do moved.append(row[1]) -%}
         {%- else -%}
             {%- do reload.append(row[1]) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return({'added': added, 'reload': reload | length > 0}) }}
+    {{ return({'added': added, 'moved': moved, 'reload': reload | length > 0}) }}
 {% endmacro %}
 
 {#- Pre-hook of a staging model loaded by file: a reload starts from an empty table, so rows

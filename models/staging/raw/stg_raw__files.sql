@@ -1,5 +1,6 @@
 -- one row per raw file of a table loaded by file (orders, order_items) and change seen:
--- added, replaced (size or modification time differ) or removed. The ledger behind their
+-- added, replaced (size or modification time differ), removed, or moved (out of one path,
+-- into another). The ledger behind their
 -- incremental loading (macros/incremental_files.sql); appended to, never rewritten.
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
 
@@ -49,11 +50,11 @@ listed as (
                 ) as observation_rank
             from {{ this }}
         ) as observations
-        where observation_rank = 1 and change_type <> 'removed'
+        where observation_rank = 1 and change_type not in ('removed', 'moved_out')
 
     ),
 
-    changes as (
+    seen as (
 
         select
             listed.*,
@@ -80,6 +81,39 @@ listed as (
                 listed.source_table = known.source_table
                 and listed.file_path = known.file_path
         )
+
+    ),
+
+    changes as (
+
+        -- a file that left one path and appeared at another with the same size and
+        -- modification time was moved (a rename keeps both; `segmentation generate --append`
+        -- moves a single-file table into its folder): its rows are loaded already
+        select
+            source_table,
+            file_path,
+            file_size,
+            modified_at,
+            case
+                when change_type = 'added' and exists (
+                    select 1 from seen as other
+                    where
+                        other.change_type = 'removed'
+                        and other.source_table = seen.source_table
+                        and other.file_size = seen.file_size
+                        and other.modified_at = seen.modified_at
+                ) then 'moved_in'
+                when change_type = 'removed' and exists (
+                    select 1 from seen as other
+                    where
+                        other.change_type = 'added'
+                        and other.source_table = seen.source_table
+                        and other.file_size = seen.file_size
+                        and other.modified_at = seen.modified_at
+                ) then 'moved_out'
+                else change_type
+            end as change_type
+        from seen
 
     ),
 
