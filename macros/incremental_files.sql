@@ -60,7 +60,10 @@
             {%- if time_column %}
                 {%- set newest = scalar_query("select cast(max(" ~ time_column ~ ") as varchar) from " ~ this) %}
                 {%- do assert_as_of_not_before_built_events(this, newest) %}
-                {%- if newest is not none %}
+                {%- if newest is none %}
+                    {#- nothing loaded yet (every row was in the future): read everything -#}
+                    {%- set branches = ['true'] %}
+                {%- else %}
                     {#- rows rejected as in the future then, valid now (the newest row built is
                         at most the last as_of); re-read rows that lost stay lost -#}
                     {%- do branches.append(
