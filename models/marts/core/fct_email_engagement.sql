@@ -1,17 +1,70 @@
--- one row per source customer_id and campaign: what the recipient did with that campaign's e-mail
+-- one row per source customer_id and campaign: what the recipient did with that campaign's
+-- e-mail; incremental: a run writes again the pairs pivoted since its last run, and those of
+-- re-attributed customers and of campaigns whose name or send time changed
+{{ config(
+    materialized='incremental',
+    unique_key='customer_campaign_key',
+    incremental_strategy=incremental_strategy(),
+    on_schema_change='fail',
+) }}
+-- depends_on: {{ ref('int_customers_identity_tracked') }}
+
 with
-
-pivoted as (
-
-    select * from {{ ref('int_email_events_pivoted') }}
-
-),
 
 campaigns as (
 
     select * from {{ ref('stg_raw__email_campaigns') }}
 
 ),
+
+{% if is_incremental() %}
+
+    {%- set since = last_loaded_at(this) %}
+
+    changed_campaigns as (
+
+        -- what the table says of each campaign against what staging says now (a campaign
+        -- that arrived after its e-mails, was renamed or is gone)
+        select distinct built.campaign_id
+        from {{ this }} as built
+        left join campaigns
+            on built.campaign_id = campaigns.campaign_id
+        where
+            built.campaign_name is distinct from campaigns.campaign_name
+            or built.campaign_sent_at is distinct from campaigns.sent_at
+
+    ),
+
+    pivoted as (
+
+        select * from {{ ref('int_email_events_pivoted') }}
+        where loaded_at > {{ since }}
+
+        union all
+
+        select * from {{ ref('int_email_events_pivoted') }}
+        where
+            loaded_at <= {{ since }}
+            and (
+                customer_id in (
+                    select identity_changes.customer_id
+                    from {{ ref('int_customers_identity_tracked') }} as identity_changes
+                    where identity_changes.loaded_at > {{ since }}
+                )
+                or campaign_id in (select changed_campaigns.campaign_id from changed_campaigns)
+            )
+
+    ),
+
+{% else %}
+
+    pivoted as (
+
+        select * from {{ ref('int_email_events_pivoted') }}
+
+    ),
+
+{% endif %}
 
 customers_merged as (
 
@@ -26,6 +79,7 @@ final as (
         pivoted.customer_id,
         customers_merged.person_id,
         pivoted.campaign_id,
+        pivoted.customer_campaign_key,
 
         -- strings
         campaigns.campaign_name,
@@ -49,7 +103,8 @@ final as (
         pivoted.first_sent_at,
         pivoted.first_opened_at,
         pivoted.first_clicked_at,
-        pivoted.last_event_at
+        pivoted.last_event_at,
+        {{ loaded_at() }} as loaded_at
     from pivoted
     left join campaigns
         on pivoted.campaign_id = campaigns.campaign_id
