@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from segmentation import project as proj
+from segmentation.dbt_schedule import TIMES_FILE, critical_path_first, record_times
 
 # vars no model config or ref depends on (macros/as_of.sql, macros/incremental.sql)
 RUN_VARS = ("as_of", "tested_through")
@@ -39,6 +40,8 @@ class DbtSession:
         self.parse_vars = _vars_args({k: v for k, v in dbt_vars.items() if k not in RUN_VARS})
         self.log = log
         self._runner: Any = None
+        # the dbt threads of profiles.yml
+        self.threads = max(1, int(os.environ.get("SEGMENTATION_THREADS", "2")))
         # what `dbt` run by hand gets from the Makefile: profiles in the project, no tracking
         for key, value in proj.dbt_env(project).items():
             os.environ.setdefault(key, value)
@@ -64,16 +67,26 @@ class DbtSession:
             *(self.vars if vars_args is None else vars_args),
         ]
         # a step that stops before writing results must not report the last step's failures
-        (target_dir(self.project) / "run_results.json").unlink(missing_ok=True)
+        run_results = target_dir(self.project) / "run_results.json"
+        run_results.unlink(missing_ok=True)
+        # node times of full and incremental builds differ tenfold: kept apart
+        times = target_dir(self.project) / (
+            ("full_" if "--full-refresh" in args else "") + TIMES_FILE
+        )
         with open(self.log, "a") as out:
             out.write(f"\n$ dbt {' '.join(command)}\n")
             out.flush()
             # relative paths in profiles.yml are relative to the project, as for `dbt` there
-            with contextlib.chdir(self.project), contextlib.redirect_stdout(out):
+            with (
+                contextlib.chdir(self.project),
+                contextlib.redirect_stdout(out),
+                critical_path_first(times, self.threads),
+            ):
                 try:
                     return runner.invoke(command)
                 finally:
                     _release_duckdb()
+                    record_times(run_results, times)
 
 
 def target_dir(project: Path) -> Path:

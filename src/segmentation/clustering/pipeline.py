@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,8 +188,8 @@ def run_clustering(
 
 def _refit(
     df: pd.DataFrame,
-    order: np.ndarray,
-    person_ids: np.ndarray,
+    order: np.ndarray | slice,
+    person_ids: Any,
     cfg: ClusteringConfig,
     previous_centres: pd.DataFrame | None,
     decision: RefitDecision,
@@ -260,8 +260,8 @@ def _refit(
 
 def _assign_only(
     df: pd.DataFrame,
-    order: np.ndarray,
-    person_ids: np.ndarray,
+    order: np.ndarray | slice,
+    person_ids: Any,
     cfg: ClusteringConfig,
     stored: StoredCentres,
     decision: RefitDecision,
@@ -344,8 +344,9 @@ def carry_diagnostics(previous: pd.DataFrame | None, result: ClusteringResult) -
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _id_order(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Positions that sort ``df`` by person id, and the sorted ids; ids must be unique."""
+def _id_order(df: pd.DataFrame) -> tuple[np.ndarray | slice, Any]:
+    """Positions that sort ``df`` by person id (a slice when they are sorted already: taking
+    it copies nothing), and the sorted ids; ids must be unique."""
     if ID_COLUMN not in df.columns:
         raise ValueError(f"customer features need a {ID_COLUMN!r} column")
     ids = df[ID_COLUMN]
@@ -355,8 +356,9 @@ def _id_order(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     sorted_keys = keys.to_numpy(dtype=object)
     if (sorted_keys[1:] > sorted_keys[:-1]).all():
         # already strictly increasing (the dbt models read the features sorted): unique, and
-        # the stable argsort would be the identity
-        return np.arange(len(keys)), ids.to_numpy()
+        # the stable argsort would be the identity; the ids stay in their own array (making
+        # 1M strings Python objects and back cost 0.5 s)
+        return slice(None), ids.array
     if keys.duplicated().any():
         dupes = keys[keys.duplicated()].unique()[:5].tolist()
         raise ValueError(f"{ID_COLUMN} must be unique; duplicated e.g. {dupes}")
@@ -411,7 +413,7 @@ def _in_id_order(
 
 
 def _assignment_frame(
-    person_ids: np.ndarray,
+    person_ids: Any,
     internal: np.ndarray,
     dist: np.ndarray,
     ids: np.ndarray,
@@ -452,43 +454,51 @@ def _profile_stats(
     rows — for clustering features with the standard scaler that is the centre itself. The
     buyer z-score is the same among buyers only (frequency > 0, else recency not null):
     the cluster's buyers against all buyers; NaN when a cluster has none.
-    Column by column with ``bincount`` so that memory stays at about one extra matrix.
+    Column by column, each column's rows grouped by cluster once (every per-cluster sum is
+    then one ``reduceat``, every median one slice): memory stays at a few columns, and at 1M
+    rows this is 4x faster than a ``bincount`` per statistic.
     """
     n, p = raw.shape
     cluster_ids, group = np.unique(labels, return_inverse=True)
     g = len(cluster_ids)
     sizes = np.bincount(group, minlength=g).astype(np.float64)
-    fill = np.array([fill_value_for(c, raw[:, j], cfg) for j, c in enumerate(columns)])
-    imputed = np.where(np.isnan(raw), fill, raw)
-    buyers = _buyer_mask(raw, imputed, columns)
-    buyer_sizes = np.bincount(group[buyers], minlength=g).astype(np.float64)
+    order = np.argsort(group, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
+    starts = bounds[:-1]  # every cluster of np.unique has rows: no empty slice
 
-    def per_group(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    def sorted_column(j: int) -> np.ndarray:
+        return raw[:, j][order]
+
+    buyers = _buyer_mask(sorted_column, columns, cfg)
+    buyer_sizes = np.add.reduceat(buyers.astype(np.float64), starts) if n else sizes
+
+    def group_means(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         if mask is None:
-            return np.bincount(group, weights=values, minlength=g) / np.maximum(sizes, 1)
-        sums = np.bincount(group[mask], weights=values[mask], minlength=g)
+            return np.add.reduceat(values, starts) / np.maximum(sizes, 1)
+        sums = np.add.reduceat(np.where(mask, values, 0.0), starts)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(buyer_sizes > 0, sums / buyer_sizes, np.nan)
 
-    stats = {k: np.empty((g, p)) for k in ("mean", "null_share", "z_score", "buyer_z_score")}
+    stats = {
+        k: np.empty((g, p)) for k in ("mean", "null_share", "z_score", "buyer_z_score", "median")
+    }
     for j, column in enumerate(columns):
-        values = imputed[:, j]
-        stats["mean"][:, j] = per_group(values)
-        stats["null_share"][:, j] = per_group(np.isnan(raw[:, j]).astype(np.float64))
+        column_raw = sorted_column(j)
+        missing = np.isnan(column_raw)
+        values = np.where(missing, fill_value_for(column, column_raw, cfg), column_raw)
+        stats["mean"][:, j] = group_means(values)
+        stats["median"][:, j] = [
+            np.median(values[a:b]) for a, b in zip(starts, bounds[1:], strict=True)
+        ]
+        stats["null_share"][:, j] = group_means(missing.astype(np.float64))
         prepared = np.log1p(np.clip(values, 0.0, None)) if column in cfg.log_features else values
-        stats["z_score"][:, j] = _standardised_means(per_group(prepared), prepared)
+        stats["z_score"][:, j] = _standardised_means(group_means(prepared), prepared)
         if buyers.any():
             stats["buyer_z_score"][:, j] = _standardised_means(
-                per_group(prepared, buyers), prepared[buyers]
+                group_means(prepared, buyers), prepared[buyers]
             )
         else:
             stats["buyer_z_score"][:, j] = np.nan
-    # medians: one cluster at a time over rows sorted by cluster
-    order = np.argsort(group, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
-    stats["median"] = np.vstack(
-        [np.median(imputed[order[bounds[c] : bounds[c + 1]]], axis=0) for c in range(g)]
-    ).reshape(g, p)
 
     out = pd.DataFrame(
         {
@@ -508,12 +518,17 @@ def _standardised_means(group_means: np.ndarray, values: np.ndarray) -> np.ndarr
     return (group_means - values.mean()) / (sd if sd > 0 else 1.0)
 
 
-def _buyer_mask(raw: np.ndarray, imputed: np.ndarray, columns: list[str]) -> np.ndarray:
+def _buyer_mask(
+    column: Callable[[int], np.ndarray], columns: list[str], cfg: ClusteringConfig
+) -> np.ndarray:
+    """Buyers: imputed frequency > 0, else a known recency, else nobody."""
     if "frequency" in columns:
-        return imputed[:, columns.index("frequency")] > 0
+        j = columns.index("frequency")
+        values = column(j)
+        return np.where(np.isnan(values), fill_value_for("frequency", values, cfg), values) > 0
     if "recency_days" in columns:
-        return ~np.isnan(raw[:, columns.index("recency_days")])
-    return np.zeros(len(raw), dtype=bool)
+        return ~np.isnan(column(columns.index("recency_days")))
+    return np.zeros(len(column(0)) if columns else 0, dtype=bool)
 
 
 def _profiles_frame(stats: pd.DataFrame, names: Mapping[int, str]) -> pd.DataFrame:

@@ -170,7 +170,9 @@ def raw_matrix(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"customer features are missing columns needed for clustering: {missing}")
-    out = np.empty((len(df), len(columns)), dtype=np.float64, order="F")
+    # C order, the layout of rows taken by position too: distances summed over another
+    # layout differ in the last bit, and a run must not depend on the input's row order
+    out = np.empty((len(df), len(columns)), dtype=np.float64)
     for j, c in enumerate(columns):
         out[:, j] = column_as_float(df[c])
     return out
