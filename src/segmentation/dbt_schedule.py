@@ -7,8 +7,10 @@ heads the longest chain (sessions, carts, activity, features, clusters, segments
 the sessionizing waited 5 s for a thread while the rest of the run waited for it.
 
 Here a node's priority is its weighted *bottom level*: its own duration plus the longest
-chain of durations below it, durations from the last build that ran the node (kept in
-``node_times.json`` beside dbt's target files) and a fixed guess for nodes never timed.
+chain of durations below it. Durations come from the builds that ran the node before (kept
+in ``node_times.json`` beside dbt's target files); before a first build, from
+``node_seconds_prior.json`` (the models of a refresh at 1M customers: only their ratios
+matter), else a fixed guess.
 Ready nodes start longest chain first (ties by node id, so the order is deterministic);
 what depends on what is untouched: only the order among ready nodes changes.
 
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 TIMES_FILE = "node_times.json"
+PRIOR_FILE = Path(__file__).with_name("node_seconds_prior.json")
 # seconds assumed for a node without a recorded time
 DEFAULT_SECONDS = {"model": 1.0, "test": 0.2}
 OTHER_SECONDS = 0.1
@@ -94,7 +97,7 @@ def critical_path_first(times_path: Path, threads: int) -> Iterator[None]:
     if original_scores is None or original_get is None:
         yield
         return
-    seconds = load_times(times_path)
+    seconds = {**load_times(PRIOR_FILE), **load_times(times_path)}
 
     def scores(self: Any, graph: Any) -> dict[str, float]:
         # the queue pops the lowest score first

@@ -69,10 +69,10 @@ class DbtSession:
         # a step that stops before writing results must not report the last step's failures
         run_results = target_dir(self.project) / "run_results.json"
         run_results.unlink(missing_ok=True)
-        # node times of full and incremental builds differ tenfold: kept apart
-        times = target_dir(self.project) / (
-            ("full_" if "--full-refresh" in args else "") + TIMES_FILE
-        )
+        # node times of full and incremental builds differ tenfold: kept apart (the first
+        # incremental build orders by the full build's times, better than none)
+        full_times = target_dir(self.project) / f"full_{TIMES_FILE}"
+        times = full_times if "--full-refresh" in args else full_times.with_name(TIMES_FILE)
         with open(self.log, "a") as out:
             out.write(f"\n$ dbt {' '.join(command)}\n")
             out.flush()
@@ -80,7 +80,7 @@ class DbtSession:
             with (
                 contextlib.chdir(self.project),
                 contextlib.redirect_stdout(out),
-                critical_path_first(times, self.threads),
+                critical_path_first(times if times.exists() else full_times, self.threads),
             ):
                 try:
                     return runner.invoke(command)
