@@ -13,3 +13,28 @@
 -- depends_on: {{ ref(mart) }}
     {%- endfor %}
 {% endmacro %}
+
+{#- segment_membership_state, which runs after segment_membership_history and so cannot be a
+    ref of it (a cycle): the relation beside the history, or none before its first build. -#}
+{% macro membership_state_relation() %}
+    {{ return(adapter.get_relation(
+        database=this.database, schema=this.schema, identifier='segment_membership_state')) }}
+{% endmacro %}
+
+{#- Whether segment_membership_state holds what the history last recorded: it exists and
+    carries the history's newest stamp (a state model that failed after the history ran
+    is older; the history then replays its own rows). -#}
+{% macro recorded_state_is_current() %}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set state = membership_state_relation() -%}
+    {%- if state is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select (select max(recorded_at) from " ~ state ~ ") is not distinct from "
+        ~ "(select max(recorded_at) from " ~ this ~ ")"
+    ) -%}
+    {{ return(result.columns[0].values()[0]) }}
+{% endmacro %}

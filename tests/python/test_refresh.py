@@ -239,6 +239,63 @@ def test_refresh_without_new_data_adds_no_history(schedule: Warehouse) -> None:
     assert schedule.scalar("select count(*) from segmentation.segment_size_history") == sizes
 
 
+def _copy(schedule: Warehouse, root: Path) -> Warehouse:
+    """The schedule's working, work and published files in another folder (same raw data)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for db in (schedule.db, warehouse.work_db_path(schedule.db), schedule.published):
+        shutil.copyfile(db, root / db.name)
+    return Warehouse(root, schedule.raw)
+
+
+def _tamper_state(copy: Warehouse, stale: bool) -> int:
+    """Drop the state's Hot Abandoners rows (as if they were never recorded); with ``stale``
+    also stamp it older than the history's newest row. Returns the rows dropped."""
+    con = duckdb.connect(str(copy.db))
+    try:
+        dropped = con.execute(
+            "delete from segmentation.segment_membership_state where segment = 'Hot Abandoners'"
+        ).fetchone()[0]
+        if stale:
+            con.execute(
+                "update segmentation.segment_membership_state "
+                "set recorded_at = recorded_at - interval 1 second"
+            )
+    finally:
+        con.close()
+    return dropped
+
+
+def test_history_compares_with_the_recorded_state_not_its_own_rows(
+    schedule: Warehouse, tmp_path: Path
+) -> None:
+    """The state is what the history last recorded; the next run reads it (a tampered state
+    shows in the history) unless its stamp is not the history's newest (it then replays the
+    history's own rows, and a stale state changes nothing)."""
+    history = "select count(*) from segmentation.segment_membership_history"
+    state = schedule.query(
+        "select count(*), max(recorded_at) from segmentation.segment_membership_state"
+    )[0]
+    assert state == (
+        schedule.scalar("select count(*) from segmentation.customer_segments"),
+        schedule.scalar("select max(recorded_at) from segmentation.segment_membership_history"),
+    )
+    as_of = END + timedelta(days=APPEND_DAYS)
+    for stale in (True, False):
+        copy = _copy(schedule, tmp_path.joinpath(f"stale-{stale}").resolve())
+        before = copy.scalar(history)
+        dropped = _tamper_state(copy, stale)
+        assert dropped > 0
+        again = copy.refresh(as_of)
+        assert again.returncode == 0, again.stdout + again.stderr
+        # stale: replayed from the history, nothing changed; current: the dropped rows
+        # were trusted as "not a member", so they enter again
+        assert copy.scalar(history) == before + (0 if stale else dropped)
+        # either way the state is rebuilt whole
+        assert copy.scalar("select count(*) from segmentation.segment_membership_state") == (
+            copy.scalar("select count(*) from segmentation.customer_segments")
+        )
+
+
 def _known_person(schedule: Warehouse) -> tuple[str, str]:
     """A customer who is not a Hot Abandoner: (customer_id, person_id)."""
     return schedule.query(
@@ -520,6 +577,7 @@ CLUSTER_TABLES = {
     "segmentation.customer_clusters",
     "segmentation.customer_segments",
     "segmentation.segment_definitions",
+    "segmentation.segment_membership_state",  # the rows of customer_segments
     "segmentation.segment_summary",
 }
 

@@ -1,6 +1,7 @@
 -- one row per person, segment and change: entering or leaving the segment, stamped with
--- the run's as_of. Appends only what differs from the last known state, so a run that
--- changes nothing adds nothing; never rebuilt by --full-refresh (it is the history).
+-- the run's as_of. Appends only what differs from the last known state (segment_membership_state,
+-- so that a run does not grow with the runs before it), so a run that changes nothing adds
+-- nothing; never rebuilt by --full-refresh (it is the history).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -17,11 +18,24 @@ memberships as (
 
 ),
 
-{% if is_incremental() %}
+{% if is_incremental() and recorded_state_is_current() %}
+
+    known_members as (
+
+        -- what the last run recorded, kept by segment_membership_state
+        select
+            person_id,
+            segment
+        from {{ membership_state_relation() }}
+
+    ),
+
+{% elif is_incremental() %}
 
     last_known as (
 
-        -- the latest change recorded for each person and segment
+        -- no current state (a first run of this version, or the state model failed after
+        -- the history ran): the latest change recorded for each person and segment
         select
             person_id,
             segment,
