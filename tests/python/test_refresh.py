@@ -568,6 +568,40 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
     full = unique_test(tested_through - timedelta(days=1), scoped=False)
     assert full.returncode != 0, full.stdout[-3000:]
 
+    # the history (stamp_column: recorded_at): only rows stamped since are grouped
+    def history_test(recorded_at: datetime, scoped: bool) -> subprocess.CompletedProcess[str]:
+        con = duckdb.connect(str(db))
+        con.execute(
+            "delete from segmentation.segment_membership_history where person_id like 'dup-%'"
+        )
+        con.execute(
+            "insert into segmentation.segment_membership_history by name select * replace "
+            "('dup-' || person_id as person_id, ? as recorded_at) "
+            "from segmentation.segment_membership_history limit 1",
+            [recorded_at],
+        )
+        con.execute(
+            "insert into segmentation.segment_membership_history by name select * "
+            "from segmentation.segment_membership_history where person_id like 'dup-%'"
+        )
+        con.close()
+        variables = f'{{as_of: "{_ts(END + timedelta(days=APPEND_DAYS))}"'
+        if scoped:
+            variables += f', tested_through: "{tested_through:%Y-%m-%d %H:%M:%S.%f}"'
+        return run_dbt(
+            ["test", "--select",
+             "segment_membership_history,test_name:unique_combination_of_columns",
+             "--vars", variables + "}"],
+            schedule.raw, db, tmp_path, None,
+        )  # fmt: skip
+
+    new = history_test(tested_through + timedelta(seconds=1), scoped=True)
+    assert new.returncode != 0 and "segment_membership_history" in new.stdout
+    old = history_test(tested_through - timedelta(days=1), scoped=True)
+    assert old.returncode == 0, old.stdout[-3000:]
+    full = history_test(tested_through - timedelta(days=1), scoped=False)
+    assert full.returncode != 0, full.stdout[-3000:]
+
 
 # tables that carry cluster ids: after several refits a refresh keeps the ids it matched to
 # its previous fits, a full rebuild numbers its one fit afresh
