@@ -179,16 +179,7 @@ with
 
 valid_rows as (
 
-    {%- for branch in branches %}
-
-        select {{ columns | join(', ') }}
-        from {{ ref(base_model) }}
-        where reject_reason is null and ({{ branch }})
-        {%- if not loop.last %}
-
-        union all
-        {%- endif %}
-    {%- endfor %}
+    {{ union_of_branches(ref(base_model), columns, branches, 'reject_reason is null') }}
 
 ),
 {%- if is_incremental() %}
@@ -197,18 +188,7 @@ valid_rows as (
 
         -- the loaded versions a winner can equal: the hash covers received_at and
         -- occurred_at, so an equal version passes the same branches
-        {%- for branch in branches %}
-
-            select
-                event_id,
-                version_hash
-            from {{ this }}
-            where ({{ branch }})
-            {%- if not loop.last %}
-
-            union all
-            {%- endif %}
-        {%- endfor %}
+        {{ union_of_branches(this, ['event_id', 'version_hash'], branches) }}
 
     ),
 {%- endif %}
@@ -377,3 +357,18 @@ select * from current_rows
     {%- endfor -%}
     delete from {{ this }} where {{ clauses | join(' or ') }}
 {% endmacro %}
+
+{#- The rows of `relation` (its `columns`) that pass one of `branches`, disjoint predicates
+    (incremental_event_branches, file_loaded_versions), and `condition` if given: one select per
+    branch under union all, so that each predicate goes down into its own scan. -#}
+{% macro union_of_branches(relation, columns, branches, condition=none) -%}
+    {%- for branch in branches %}
+        select {{ columns | join(', ') }}
+        from {{ relation }}
+        where {% if condition %}{{ condition }} and {% endif %}({{ branch }})
+        {%- if not loop.last %}
+
+        union all
+        {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -80,16 +80,7 @@
 
 valid_rows as (
 
-    {%- for branch in branches %}
-
-        select {{ columns | join(', ') }}
-        from {{ ref(base_model) }}
-        where reject_reason is null and ({{ branch }})
-        {%- if not loop.last %}
-
-        union all
-        {%- endif %}
-    {%- endfor %}
+    {{ union_of_branches(ref(base_model), columns, branches, 'reject_reason is null') }}
 
 ),
 

@@ -543,6 +543,16 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
     shutil.copy(schedule.db, db)
     shutil.copy(warehouse.work_db_path(schedule.db), warehouse.work_db_path(db))
 
+    def dbt_test(select: str, scoped: bool) -> subprocess.CompletedProcess[str]:
+        """`dbt test --select select` on the copy, as a refresh runs it when ``scoped``."""
+        variables = f'{{as_of: "{_ts(END + timedelta(days=APPEND_DAYS))}"'
+        if scoped:
+            variables += f', tested_through: "{tested_through:%Y-%m-%d %H:%M:%S.%f}"'
+        return run_dbt(
+            ["test", "--select", select, "--vars", variables + "}"],
+            schedule.raw, db, tmp_path, None,
+        )  # fmt: skip
+
     def unique_test(loaded_at: datetime, scoped: bool) -> subprocess.CompletedProcess[str]:
         con = duckdb.connect(str(warehouse.work_db_path(db)))
         con.execute("delete from staging.stg_raw__web_events where event_id like 'dup-%'")
@@ -552,14 +562,7 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
             ["same", loaded_at],
         )
         con.close()
-        variables = f'{{as_of: "{_ts(END + timedelta(days=APPEND_DAYS))}"'
-        if scoped:
-            variables += f', tested_through: "{tested_through:%Y-%m-%d %H:%M:%S.%f}"'
-        return run_dbt(
-            ["test", "--select", "stg_raw__web_events,test_name:unique_incremental",
-             "--vars", variables + "}"],
-            schedule.raw, db, tmp_path, None,
-        )  # fmt: skip
+        return dbt_test("stg_raw__web_events,test_name:unique_incremental", scoped)
 
     new = unique_test(tested_through + timedelta(seconds=1), scoped=True)
     assert new.returncode != 0 and "unique_incremental_stg_raw__web_events" in new.stdout
@@ -585,15 +588,8 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
             "from segmentation.segment_membership_history where person_id like 'dup-%'"
         )
         con.close()
-        variables = f'{{as_of: "{_ts(END + timedelta(days=APPEND_DAYS))}"'
-        if scoped:
-            variables += f', tested_through: "{tested_through:%Y-%m-%d %H:%M:%S.%f}"'
-        return run_dbt(
-            ["test", "--select",
-             "segment_membership_history,test_name:unique_combination_of_columns",
-             "--vars", variables + "}"],
-            schedule.raw, db, tmp_path, None,
-        )  # fmt: skip
+        selected = "segment_membership_history,test_name:unique_combination_of_columns"
+        return dbt_test(selected, scoped)
 
     new = history_test(tested_through + timedelta(seconds=1), scoped=True)
     assert new.returncode != 0 and "segment_membership_history" in new.stdout
