@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from segmentation.contract import TABLES
 
-from conftest import Build, build
+from conftest import Build, build, run_dbt
 from independent import orders_with_net
 
 KEY_COLUMNS = {
@@ -241,3 +242,42 @@ def test_missing_required_table_fails_with_a_clear_message(
     result = build(raw, tmp_path / "work")
     assert result.returncode != 0
     assert "Raw table 'customers' is required but not found" in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, ("3.7 GiB", "3.7 GiB")),
+        ({"SEGMENTATION_MEMORY_LIMIT": "1GB"}, ("953.6 MiB", "953.6 MiB")),
+        (
+            {"SEGMENTATION_MEMORY_LIMIT": "1GB", "SEGMENTATION_BLOCK_ALLOCATOR_MEMORY": "512MB"},
+            ("953.6 MiB", "488.2 MiB"),
+        ),
+    ],
+)
+def test_duckdb_memory_settings_follow_the_environment(
+    generated: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    expected: tuple[str, str],
+) -> None:
+    # the block allocator keeps what DuckDB touched, so it follows the memory limit unless set
+    monkeypatch.delenv("SEGMENTATION_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("SEGMENTATION_BLOCK_ALLOCATOR_MEMORY", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    sql = (
+        "select current_setting('memory_limit') as memory_limit, "
+        "current_setting('block_allocator_memory') as block_allocator_memory"
+    )
+    result = run_dbt(
+        ["show", "--inline", sql, "--output", "json", "--quiet"],
+        generated[0],
+        tmp_path / "warehouse.duckdb",
+        tmp_path,
+        None,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (row,) = json.loads(result.stdout)["show"]
+    assert (row["memory_limit"], row["block_allocator_memory"]) == expected
