@@ -453,6 +453,10 @@ def test_hot_abandoner_within_one_refresh_and_late_rows_reloaded(
     )
     dbt_log = (schedule.root / "refresh-dbt.log").read_text().splitlines()
     assert any("WARN" in line and "no_late_arrivals_beyond_window" in line for line in dbt_log)
+    # dbt's file log keeps the run at info level, without every statement
+    file_log = (schedule.root / "dbt-logs" / "dbt.log").read_text()
+    assert "no_late_arrivals_beyond_window" in file_log
+    assert "SQL status" not in file_log
     merged_into = schedule.scalar(
         "select session_number from intermediate.int_web_events_sessionized "
         f"where event_id = '{second_event}'"
