@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -557,6 +558,18 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
             schedule.raw, db, tmp_path, None,
         )  # fmt: skip
 
+    def assert_scoped_to_new_rows(
+        planted_test: Callable[[datetime, bool], subprocess.CompletedProcess[str]], failing: str
+    ) -> None:
+        """A duplicate stamped after the published state fails the scoped test (`failing` in
+        its output); an older one passes it and fails the full check."""
+        new = planted_test(tested_through + timedelta(seconds=1), True)
+        assert new.returncode != 0 and failing in new.stdout
+        old = planted_test(tested_through - timedelta(days=1), True)
+        assert old.returncode == 0, old.stdout[-3000:]
+        full = planted_test(tested_through - timedelta(days=1), False)
+        assert full.returncode != 0, full.stdout[-3000:]
+
     def unique_test(loaded_at: datetime, scoped: bool) -> subprocess.CompletedProcess[str]:
         con = duckdb.connect(str(warehouse.work_db_path(db)))
         con.execute("delete from staging.stg_raw__web_events where event_id like 'dup-%'")
@@ -568,12 +581,7 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
         con.close()
         return dbt_test("stg_raw__web_events,test_name:unique_incremental", scoped)
 
-    new = unique_test(tested_through + timedelta(seconds=1), scoped=True)
-    assert new.returncode != 0 and "unique_incremental_stg_raw__web_events" in new.stdout
-    old = unique_test(tested_through - timedelta(days=1), scoped=True)
-    assert old.returncode == 0, old.stdout[-3000:]
-    full = unique_test(tested_through - timedelta(days=1), scoped=False)
-    assert full.returncode != 0, full.stdout[-3000:]
+    assert_scoped_to_new_rows(unique_test, "unique_incremental_stg_raw__web_events")
 
     # the history (stamp_column: recorded_at): only rows stamped since are grouped
     def history_test(recorded_at: datetime, scoped: bool) -> subprocess.CompletedProcess[str]:
@@ -595,12 +603,7 @@ def test_uniqueness_checks_rows_written_since_the_last_published_state(
         selected = "segment_membership_history,test_name:unique_combination_of_columns"
         return dbt_test(selected, scoped)
 
-    new = history_test(tested_through + timedelta(seconds=1), scoped=True)
-    assert new.returncode != 0 and "segment_membership_history" in new.stdout
-    old = history_test(tested_through - timedelta(days=1), scoped=True)
-    assert old.returncode == 0, old.stdout[-3000:]
-    full = history_test(tested_through - timedelta(days=1), scoped=False)
-    assert full.returncode != 0, full.stdout[-3000:]
+    assert_scoped_to_new_rows(history_test, "segment_membership_history")
 
 
 # tables that carry cluster ids: after several refits a refresh keeps the ids it matched to
