@@ -72,18 +72,16 @@ web as (
         person_id,
         max(occurred_at) as last_visit_at,
         max(case when event_type = 'product_view' then occurred_at end) as last_product_view_at,
-        sum(
+        count(
             case
                 when event_type = 'product_view' and occurred_at > {{ dbt.dateadd('day', -90, as_of()) }}
                     then 1
-                else 0
             end
         ) as product_views_90d,
-        sum(
+        count(
             case
                 when event_type = 'add_to_cart' and occurred_at > {{ dbt.dateadd('day', -90, as_of()) }}
                     then 1
-                else 0
             end
         ) as cart_adds_90d
     from {{ ref('int_web_events_sessionized') }}
@@ -97,7 +95,7 @@ session_counts as (
     select
         person_id,
         count(*) as web_sessions_total,
-        sum(case when started_at > {{ dbt.dateadd('day', -90, as_of()) }} then 1 else 0 end) as web_sessions_90d
+        count(case when started_at > {{ dbt.dateadd('day', -90, as_of()) }} then 1 end) as web_sessions_90d
     from sessions
     where person_id is not null
     group by person_id
@@ -124,18 +122,17 @@ carts as (
 
     select
         person_id,
-        sum(case when event_type = 'add_to_cart' and is_window_closed then 1 else 0 end) as cart_add_count,
-        sum(case when is_abandoned_cart then 1 else 0 end) as abandoned_cart_count,
+        count(case when event_type = 'add_to_cart' and is_window_closed then 1 end) as cart_add_count,
+        count(case when is_abandoned_cart then 1 end) as abandoned_cart_count,
         sum(case when is_abandoned_cart then coalesce(product_price, 0) else 0 end) as abandoned_cart_value,
         max(case when is_abandoned_cart then occurred_at end) as last_abandoned_cart_at,
-        sum(
+        count(
             case
                 when
                     event_type = 'checkout_started'
                     and occurred_at > {{ dbt.dateadd('day', -7, as_of()) }}
                     and not is_purchased_later
                     then 1
-                else 0
             end
         ) as checkouts_without_purchase_7d,
         max(

@@ -90,17 +90,16 @@ email_rates as (
     -- received = delivered, or sent and not bounced when the platform sends no delivered events
     select
         customers_merged.person_id,
-        sum(
+        count(
             case
                 when email_per_campaign.delivered_count > 0 then 1
                 when email_per_campaign.sent_count > 0 and email_per_campaign.bounce_count = 0 then 1
-                else 0
             end
         ) as emails_received_90d,
-        sum(
-            case when email_per_campaign.open_count + email_per_campaign.click_count > 0 then 1 else 0 end
+        count(
+            case when email_per_campaign.open_count + email_per_campaign.click_count > 0 then 1 end
         ) as emails_opened_90d,
-        sum(case when email_per_campaign.click_count > 0 then 1 else 0 end) as emails_clicked_90d
+        count(case when email_per_campaign.click_count > 0 then 1 end) as emails_clicked_90d
     from email_per_campaign
     inner join customers_merged
         on email_per_campaign.customer_id = customers_merged.customer_id

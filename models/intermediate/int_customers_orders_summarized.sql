@@ -21,10 +21,10 @@ summarized as (
 
         -- numerics
         count(*) as order_count,
-        sum(case when orders.is_completed then 1 else 0 end) as completed_order_count,
-        sum(case when orders.status = 'cancelled' then 1 else 0 end) as cancelled_order_count,
-        sum(case when orders.status = 'returned' then 1 else 0 end) as returned_order_count,
-        sum(orders.net_revenue) as net_revenue,
+        count(case when orders.is_completed then 1 end) as completed_order_count,
+        count(case when orders.status = 'cancelled' then 1 end) as cancelled_order_count,
+        count(case when orders.status = 'returned' then 1 end) as returned_order_count,
+        cast(sum(orders.net_revenue) as decimal(18, 4)) as net_revenue,
 
         -- timestamps
         min(orders.ordered_at) as first_ordered_at,

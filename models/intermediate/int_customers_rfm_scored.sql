@@ -29,14 +29,18 @@ person_orders as (
 
 per_person as (
 
+    -- 128-bit sums cast back to 64 bits (as in int_orders_priced): rounding a 128-bit
+    -- decimal to scale 2 below took a tenth of a second per column at 1M customers
     select
         person_id,
-        sum(case when is_completed then 1 else 0 end) as frequency,
-        sum(net_revenue) as monetary,
-        sum(case when is_completed and is_in_window then 1 else 0 end) as frequency_window,
-        sum(case when is_in_window then net_revenue else 0 end) as monetary_window,
-        sum(case when is_completed then gross_revenue - discount_amount else 0 end) as completed_revenue,
-        sum(case when is_completed and discount_amount > 0 then 1 else 0 end) as discounted_orders,
+        count(case when is_completed then 1 end) as frequency,
+        cast(sum(net_revenue) as decimal(18, 4)) as monetary,
+        count(case when is_completed and is_in_window then 1 end) as frequency_window,
+        cast(sum(case when is_in_window then net_revenue else 0 end) as decimal(18, 4)) as monetary_window,
+        cast(
+            sum(case when is_completed then gross_revenue - discount_amount else 0 end) as decimal(18, 4)
+        ) as completed_revenue,
+        count(case when is_completed and discount_amount > 0 then 1 end) as discounted_orders,
         count(distinct case when is_completed then cast(ordered_at as date) end) as purchase_days,
         min(case when is_completed then ordered_at end) as first_purchase_at,
         max(case when is_completed then ordered_at end) as last_purchase_at

@@ -50,13 +50,13 @@ pivoted as (
         campaign_id,
 
         -- numerics
-        sum(case when event_type = 'sent' then 1 else 0 end) as sent_count,
-        sum(case when event_type = 'delivered' then 1 else 0 end) as delivered_count,
-        sum(case when event_type = 'open' then 1 else 0 end) as open_count,
-        sum(case when event_type = 'click' then 1 else 0 end) as click_count,
-        sum(case when event_type = 'bounce' then 1 else 0 end) as bounce_count,
-        sum(case when event_type = 'unsubscribe' then 1 else 0 end) as unsubscribe_count,
-        sum(case when event_type = 'spam_complaint' then 1 else 0 end) as spam_complaint_count,
+        count(case when event_type = 'sent' then 1 end) as sent_count,
+        count(case when event_type = 'delivered' then 1 end) as delivered_count,
+        count(case when event_type = 'open' then 1 end) as open_count,
+        count(case when event_type = 'click' then 1 end) as click_count,
+        count(case when event_type = 'bounce' then 1 end) as bounce_count,
+        count(case when event_type = 'unsubscribe' then 1 end) as unsubscribe_count,
+        count(case when event_type = 'spam_complaint' then 1 end) as spam_complaint_count,
 
         -- timestamps
         min(case when event_type = 'sent' then occurred_at end) as first_sent_at,

@@ -59,13 +59,17 @@ order_totals as (
 
     select
         order_id,
+        -- sums cast back to 64 bits: DuckDB widens them to 128 (hugeint), slower for every
+        -- model that reads them and a type Spark and most BI drivers lack
         count(*) as line_count,
-        sum(case when not is_return_line then quantity else 0 end) as item_quantity,
-        sum(case when is_return_line then -quantity else 0 end) as returned_quantity,
-        sum(case when not is_return_line then quantity * unit_price else 0 end) as gross_revenue,
-        sum(case when not is_return_line then discount else 0 end) as discount_amount,
-        sum(
-            case when is_return_line then -quantity * unit_price - discount else 0 end
+        cast(sum(case when not is_return_line then quantity else 0 end) as bigint) as item_quantity,
+        cast(sum(case when is_return_line then -quantity else 0 end) as bigint) as returned_quantity,
+        cast(
+            sum(case when not is_return_line then quantity * unit_price else 0 end) as decimal(18, 4)
+        ) as gross_revenue,
+        cast(sum(case when not is_return_line then discount else 0 end) as decimal(18, 4)) as discount_amount,
+        cast(
+            sum(case when is_return_line then -quantity * unit_price - discount else 0 end) as decimal(18, 4)
         ) as returned_amount
     from order_items
     group by order_id
@@ -91,11 +95,13 @@ priced as (
         coalesce(order_totals.discount_amount, 0) as discount_amount,
         coalesce(order_totals.returned_amount, 0) as returned_amount,
         -- sold lines count only for completed orders; refund lines always reduce revenue
-        case
-            when orders.status = 'completed'
-                then coalesce(order_totals.gross_revenue, 0) - coalesce(order_totals.discount_amount, 0)
-            else 0
-        end - coalesce(order_totals.returned_amount, 0) as net_revenue,
+        cast(
+            case
+                when orders.status = 'completed'
+                    then coalesce(order_totals.gross_revenue, 0) - coalesce(order_totals.discount_amount, 0)
+                else 0
+            end - coalesce(order_totals.returned_amount, 0) as decimal(18, 4)
+        ) as net_revenue,
 
         -- booleans
         orders.status = 'completed' as is_completed,

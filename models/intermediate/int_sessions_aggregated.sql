@@ -42,11 +42,11 @@ aggregated as (
 
         -- numerics
         count(*) as event_count,
-        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
-        sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
-        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as cart_adds,
-        sum(case when event_type = 'checkout_started' then 1 else 0 end) as checkouts_started,
-        sum(case when event_type = 'purchase' then 1 else 0 end) as purchases,
+        count(case when event_type = 'page_view' then 1 end) as page_views,
+        count(case when event_type = 'product_view' then 1 end) as product_views,
+        count(case when event_type = 'add_to_cart' then 1 end) as cart_adds,
+        count(case when event_type = 'checkout_started' then 1 end) as checkouts_started,
+        count(case when event_type = 'purchase' then 1 end) as purchases,
         {{ epoch_seconds('max(occurred_at)') }} - {{ epoch_seconds('min(occurred_at)') }}
             as duration_seconds,
 

@@ -250,7 +250,7 @@ numbered as (
     select
         *,
         {% if is_incremental() %}coalesce(seed_session_number, 0) + {% endif -%}
-        sum(is_session_start) over (
+        count(case when is_session_start = 1 then 1 end) over (
             partition by visitor_id
             order by occurred_at, event_id
             rows between unbounded preceding and current row

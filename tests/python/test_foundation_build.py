@@ -199,6 +199,21 @@ def test_email_engagement_grain_and_counts(generated_build: Build) -> None:
     assert not (fct.is_clicked & ~fct.is_opened).any()
 
 
+def test_built_numbers_fit_64_bits(generated_build: Build) -> None:
+    """DuckDB widens sums to 128 bits (HUGEINT, DECIMAL(38)); Spark has no HUGEINT, most BI
+    drivers read neither, and they are slower to aggregate and store: models cast back."""
+    wide = generated_build.query(
+        """
+        select database_name, schema_name, table_name, column_name, data_type
+        from duckdb_columns()
+        where schema_name <> 'raw' and not internal
+          and (data_type in ('HUGEINT', 'UHUGEINT')
+               or try_cast(regexp_extract(data_type, '^DECIMAL\\((\\d+),', 1) as integer) > 18)
+        """
+    )
+    assert wide.empty, wide.to_string()
+
+
 def _restructure(src: Path, dst: Path) -> None:
     """Copy src as a variant: web_events split into one file per day in nested folders,
     e-mail and consent tables missing entirely."""

@@ -36,7 +36,7 @@ per_segment as (
     select
         memberships.segment,
         count(*) as members,
-        sum(case when memberships.is_primary then 1 else 0 end) as primary_members,
+        count(case when memberships.is_primary then 1 end) as primary_members,
         sum(features.monetary) as revenue,
         -- rounded: a parallel sum's last digits depend on thread timing
         round(avg(features.recency_days), 6) as mean_recency_days,
