@@ -214,30 +214,6 @@ valid_rows as (
         )
 
     ),
-
-    ranked as (
-
-        -- the latest version of each key wins; older versions and repeated deliveries are
-        -- counted as duplicates in stg_raw__row_audit
-        select
-            *,
-            row_number() over (
-                partition by event_id
-                order by received_at desc nulls last, {{ tie_breaks }}, is_loaded desc
-            ) as version_rank
-        from candidates
-
-    ),
-
-    winners as (
-
-        select
-            {{ columns | join(',\n            ') }},
-            {{ row_hash(columns) }} as version_hash
-        from ranked
-        where version_rank = 1 and not is_loaded
-
-    ),
 {%- else %}
     {#- each read of the base model is its own CTE: DuckDB materializes a CTE read twice #}
     {%- set key_hash = row_hash(['event_id']) %}
@@ -257,31 +233,39 @@ valid_rows as (
 
     single_rows as (
 
-        {{ union_of_branches(ref(base_model), columns, ['not ' ~ repeated], 'reject_reason is null') }}
+        select {{ columns | join(', ') }}
+        from {{ ref(base_model) }}
+        where reject_reason is null and not {{ repeated }}
 
     ),
 
-    repeated_rows as (
+    candidates as (
 
-        {{ union_of_branches(ref(base_model), columns, [repeated], 'reject_reason is null') }}
-
-    ),
-
-    ranked as (
-
-        -- the latest version of each key wins; older versions and repeated deliveries are
-        -- counted as duplicates in stg_raw__row_audit
         select
-            *,
-            row_number() over (
-                partition by event_id
-                order by received_at desc nulls last, {{ tie_breaks }}
-            ) as version_rank
-        from repeated_rows
+            {{ columns | join(',\n            ') }},
+            false as is_loaded
+        from {{ ref(base_model) }}
+        where reject_reason is null and {{ repeated }}
 
     ),
+{%- endif %}
 
-    winners as (
+ranked as (
+
+    -- the latest version of each key wins; older versions and repeated deliveries are
+    -- counted as duplicates in stg_raw__row_audit
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by received_at desc nulls last, {{ tie_breaks }}, is_loaded desc
+        ) as version_rank
+    from candidates
+
+),
+
+winners as (
+    {%- if not is_incremental() %}
 
         select
             {{ columns | join(',\n            ') }},
@@ -289,15 +273,15 @@ valid_rows as (
         from single_rows
 
         union all
+    {%- endif %}
 
-        select
-            {{ columns | join(',\n            ') }},
-            {{ row_hash(columns) }} as version_hash
-        from ranked
-        where version_rank = 1
+    select
+        {{ columns | join(',\n        ') }},
+        {{ row_hash(columns) }} as version_hash
+    from ranked
+    where version_rank = 1 and not is_loaded
 
-    ),
-{%- endif %}
+),
 
 current_rows as (
 
