@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -186,6 +187,11 @@ def rfm_path_compute(db: Path, work: Path) -> dict[str, float]:
     return seconds
 
 
+def fastest(measure: Callable[[], dict[str, float]], repeat: int) -> dict[str, float]:
+    """The model times of the fastest of `repeat` runs of `measure` (by their sum)."""
+    return min((measure() for _ in range(repeat)), key=lambda models: sum(models.values()))
+
+
 def dbt_build(raw: Path, db: Path, work: Path) -> tuple[float, int, int]:
     db.unlink(missing_ok=True)
     warehouse.work_db_path(db).unlink(missing_ok=True)  # else its incremental tables carry on
@@ -348,19 +354,14 @@ def main() -> int:
         return code
     times = model_times(work)
     # the fastest of a few runs: on a shared machine a neighbour's load only ever adds time
-    floors = [floor(raw, db) for _ in range(max(1, args.repeat))]
+    repeat = max(1, args.repeat)
+    floors = [floor(raw, db) for _ in range(repeat)]
     floor_seconds = min(seconds for seconds, _, _ in floors)
     _, floor_rows, mismatches = floors[0]
     rfm_in_build = sum(times.get(m, 0.0) for m in RFM_PATH)
-    rfm_models = min(
-        (rfm_path(raw, db, work) for _ in range(max(1, args.repeat))),
-        key=lambda models: sum(models.values()),
-    )
+    rfm_models = fastest(lambda: rfm_path(raw, db, work), repeat)
     rfm_seconds = sum(rfm_models.values())
-    rfm_compute = min(
-        (rfm_path_compute(db, work) for _ in range(max(1, args.repeat))),
-        key=lambda models: sum(models.values()),
-    )
+    rfm_compute = fastest(lambda: rfm_path_compute(db, work), repeat)
     rfm_compute_seconds = sum(rfm_compute.values())
     rows = rows_per_model(db)
     result = {
