@@ -1,5 +1,5 @@
-{#- DuckDB: the layers readers never query (staging with its base views, intermediate, and
-    the seeds) live in a second file attached as `work` (profiles.yml); the main file holds
+{#- DuckDB: the layers readers never query (staging with its base views, audit, intermediate
+    and the seeds) live in a second file attached as `work` (profiles.yml); the main file holds
     only the marts, so the scheduled refresh publishes them by copying a file instead of
     copying every row (src/segmentation/refresh.py). Other engines: dbt's default. -#}
 {% macro generate_database_name(custom_database_name=none, node=none) -%}
@@ -15,6 +15,6 @@
 {% macro is_work_layer(node) -%}
     {{ return(
         node.resource_type == 'seed'
-        or (node.resource_type == 'model' and node.fqn | length > 2 and node.fqn[1] in ('staging', 'intermediate'))
+        or (node.resource_type == 'model' and node.fqn | length > 2 and node.fqn[1] in ('staging', 'audit', 'intermediate'))
     ) }}
 {%- endmacro %}

@@ -1,7 +1,7 @@
 {#- Incremental event models (issue: scheduled refresh). The large event paths load only
     what arrived since their last run: rows whose load time (`received_at`) falls in a
     lookback window of `incremental_lookback_days` whole days before the newest load
-    already built, plus the days `stg_raw__arrivals` saw grow beyond that window.
+    already built, plus the days `audit_raw_arrivals` saw grow beyond that window.
     Downstream models recompute only the visitors, people or keys those rows touch. -#}
 
 {#- delete+insert where the engine has it; merge on Spark and Databricks (same unique keys). -#}
@@ -82,10 +82,10 @@
 {% endmacro %}
 
 {#- The received days (text, none for a null received_at) whose raw row count
-    `stg_raw__arrivals` saw change since `relation` last loaded; with `beyond_window_only`
+    `audit_raw_arrivals` saw change since `relation` last loaded; with `beyond_window_only`
     just those beyond the lookback window (late arrivals: they are reloaded). -#}
 {% macro late_arrival_days(relation, source_table, beyond_window_only=true) %}
-    {%- set arrivals = ref('stg_raw__arrivals') -%}
+    {%- set arrivals = ref('audit_raw_arrivals') -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
@@ -253,7 +253,7 @@ valid_rows as (
 ranked as (
 
     -- the latest version of each key wins; older versions and repeated deliveries are
-    -- counted as duplicates in stg_raw__row_audit
+    -- counted as duplicates in audit_raw_rows
     select
         *,
         row_number() over (
@@ -330,14 +330,14 @@ select * from current_rows
     )
 {%- endmacro %}
 
-{#- Which rejected rows of `table_name` stg_raw__rejected_rows checks again in an incremental
+{#- Which rejected rows of `table_name` audit_rejected_rows checks again in an incremental
     run, as disjoint predicates on received_at / occurred_at (columns of both the base views
     and the table; the model reads one branch per predicate, see incremental_event_branches).
     Event tables: rows of every received day whose raw count the load ledger saw change since
     the last run (new and late rows), null received_at, and rows in the future of the last
     run's as_of but not of this one's (a row still in the future keeps its verdict). Tables
-    loaded by file (source_file): rows of the files added since the last run, for orders
-    (occurred_at: ordered_at) also orders no longer in the future; all rows after a file was
+    loaded by file (source_file): rows of the files added since the last run, and for those
+    with an event_time in the contract (orders: ordered_at) also rows no longer in the future; all rows after a file was
     replaced or removed. Other tables: all rows. Literals only, computed from the state before the run, so the pre-hook
     deletes exactly what the model inserts again. -#}
 {% macro rejected_rows_recheck(table_name) %}
@@ -350,7 +350,7 @@ select * from current_rows
         {{ exceptions.raise_compiler_error(
             this ~ " was built by an earlier version of the project (before the quarantine "
             ~ "was incremental): rebuild it once with `dbt build --full-refresh -s "
-            ~ "stg_raw__rejected_rows` or `segmentation refresh --full-refresh`.") }}
+            ~ "audit_rejected_rows` or `segmentation refresh --full-refresh`.") }}
     {%- endif -%}
     {%- set last_as_of = scalar_query("select cast(max(checked_as_of) as varchar) from " ~ this) -%}
     {%- if last_as_of is none -%}
@@ -370,7 +370,7 @@ select * from current_rows
         {%- if files -%}
             {%- do branches.append('source_file in ' ~ added_list) -%}
         {%- endif -%}
-        {%- if table_name == 'orders' -%}
+        {%- if raw_contract(table_name).event_time -%}
             {%- do branches.append(
                 came_out_of_future ~ (' and source_file not in ' ~ added_list if files else '')
             ) -%}
@@ -387,7 +387,7 @@ select * from current_rows
     {{ return(branches) }}
 {% endmacro %}
 
-{#- stg_raw__rejected_rows' pre-hook: remove the rows the run checks again. -#}
+{#- audit_rejected_rows' pre-hook: remove the rows the run checks again. -#}
 {% macro rejected_rows_delete_rechecked() %}
     {%- set clauses = [] -%}
     {%- for table_name in raw_tables() -%}

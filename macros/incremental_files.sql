@@ -1,15 +1,15 @@
 {#- Incremental loading by raw file (orders, order_items: macro file_incremental_tables).
-    stg_raw__files keeps a ledger of the raw files and their changes; a staging model reads
+    audit_raw_files keeps a ledger of the raw files and their changes; a staging model reads
     the rows of the files added since its own last run, competing with the versions it
     already holds. A file replaced or removed reloads the whole table (the single-file
     layout does this on every change, the folder layout only when a file is rewritten). -#}
 
-{#- The file changes of `source_table` stg_raw__files saw since `relation` last loaded:
+{#- The file changes of `source_table` audit_raw_files saw since `relation` last loaded:
     {'added': [paths], 'moved': [old and new paths of renamed files], 'reload': true when a
     file was replaced or removed}. Engines other than DuckDB have no file list here: they
     reload every run. -#}
 {% macro raw_file_changes(relation, source_table) %}
-    {%- set ledger = ref('stg_raw__files') -%}
+    {%- set ledger = ref('audit_raw_files') -%}
     {%- if not execute or target.type != 'duckdb' -%}
         {{ return({'added': [], 'moved': [], 'reload': true}) }}
     {%- endif -%}
@@ -106,7 +106,7 @@ candidates as (
 ranked as (
 
     -- the latest version of each key wins; older versions and repeated deliveries are
-    -- counted as duplicates in stg_raw__row_audit
+    -- counted as duplicates in audit_raw_rows
     select
         *,
         row_number() over (

@@ -18,13 +18,13 @@
 {%- endmacro %}
 
 {% macro duckdb__register_raw_sources() %}
+    {%- do check_raw_tables_listed() -%}
     {%- set raw_directory = raw_dir() -%}
     {%- set statements = [] -%}
     {%- set raw_sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list -%}
     {%- for node in raw_sources -%}
         {%- set pattern = raw_table_pattern(node.name) -%}
         {%- set relation = node.schema ~ '.' ~ node.identifier -%}
-        {%- set meta = node.config.get('meta', {}) or node.meta -%}
         {%- if pattern is not none -%}
             {#- tables loaded by file say which file each row came from -#}
             {%- set file_column = ", filename = 'source_file'" if node.name in file_incremental_tables() else "" -%}
@@ -33,7 +33,7 @@
                 ~ pattern | replace("'", "''") ~ "', union_by_name = true, hive_partitioning = false"
                 ~ file_column ~ ")"
             ) -%}
-        {%- elif meta.get('required', false) -%}
+        {%- elif raw_contract(node.name).required -%}
             {{ exceptions.raise_compiler_error(
                 "Raw table '" ~ node.name ~ "' is required but not found: expected "
                 ~ raw_directory ~ "/" ~ node.name ~ ".parquet or a folder "
@@ -81,26 +81,3 @@
     {%- endif -%}
     {{ return(file_pattern if n_file > 0 else folder_pattern if n_folder > 0 else none) }}
 {% endmacro %}
-
-{#- The tables of the raw contract, each with a base_raw__ and a stg_raw__ model
-    (the quarantine and the row audit union over them). -#}
-{% macro raw_tables() -%}
-    {{ return([
-        'customers', 'products', 'orders', 'order_items',
-        'web_events', 'email_events', 'email_campaigns', 'consents',
-    ]) }}
-{%- endmacro %}
-
-{#- The raw tables loaded incrementally by file: orders and order_items have no column
-    that says when a row arrived (order_items no time at all; orders' updated_at is the
-    shop's), so their staging models read the rows of the files stg_raw__files saw appear
-    since their last run (macros/incremental_files.sql). -#}
-{% macro file_incremental_tables() -%}
-    {{ return(['orders', 'order_items']) }}
-{%- endmacro %}
-
-{#- The raw tables loaded incrementally by `received_at` (the large event tables): their
-    staging models, late-arrival check and quarantine work by load window. -#}
-{% macro incremental_event_tables() -%}
-    {{ return(['web_events', 'email_events']) }}
-{%- endmacro %}

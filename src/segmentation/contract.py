@@ -1,7 +1,6 @@
-"""The raw data contract (DESIGN.md section 2) as Arrow schemas.
-
-The generator and every importer write exactly these tables and types; the dbt
-sources in ``models/staging/raw/_raw__sources.yml`` describe the same columns.
+"""The raw data contract as Arrow schemas, read from its one definition: the dbt source
+``raw`` in ``models/staging/raw/_raw__sources.yml`` (columns and types, required tables,
+accepted values). The generator and every importer write exactly these tables and types.
 Timestamps are naive UTC, money is decimal(18, 4).
 """
 
@@ -11,121 +10,60 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 
 MONEY = pa.decimal128(18, 4)  # unit prices can carry sub-penny values
 TS = pa.timestamp("us")
 
-SCHEMAS: dict[str, pa.Schema] = {
-    "customers": pa.schema(
-        [
-            ("customer_id", pa.string()),
-            ("email", pa.string()),
-            ("first_name", pa.string()),
-            ("last_name", pa.string()),
-            ("birth_date", pa.date32()),
-            ("gender", pa.string()),
-            ("city", pa.string()),
-            ("country", pa.string()),
-            ("signup_at", TS),
-            ("updated_at", TS),
-        ]
-    ),
-    "products": pa.schema(
-        [
-            ("product_id", pa.string()),
-            ("product_name", pa.string()),
-            ("category", pa.string()),
-            ("brand", pa.string()),
-            ("price", MONEY),
-            ("updated_at", TS),
-        ]
-    ),
-    "orders": pa.schema(
-        [
-            ("order_id", pa.string()),
-            ("customer_id", pa.string()),
-            ("ordered_at", TS),
-            ("status", pa.string()),
-            ("currency", pa.string()),
-            ("updated_at", TS),
-        ]
-    ),
-    "order_items": pa.schema(
-        [
-            ("order_id", pa.string()),
-            ("line_number", pa.int32()),
-            ("product_id", pa.string()),
-            ("quantity", pa.int32()),
-            ("unit_price", MONEY),
-            ("discount", MONEY),
-        ]
-    ),
-    "web_events": pa.schema(
-        [
-            ("event_id", pa.string()),
-            ("anonymous_id", pa.string()),
-            ("customer_id", pa.string()),
-            ("event_type", pa.string()),
-            ("product_id", pa.string()),
-            ("page_url", pa.string()),
-            ("occurred_at", TS),
-            ("received_at", TS),
-        ]
-    ),
-    "email_events": pa.schema(
-        [
-            ("event_id", pa.string()),
-            ("customer_id", pa.string()),
-            ("campaign_id", pa.string()),
-            ("event_type", pa.string()),
-            ("occurred_at", TS),
-            ("received_at", TS),
-        ]
-    ),
-    "email_campaigns": pa.schema(
-        [
-            ("campaign_id", pa.string()),
-            ("campaign_name", pa.string()),
-            ("subject", pa.string()),
-            ("sent_at", TS),
-        ]
-    ),
-    "consents": pa.schema(
-        [
-            ("customer_id", pa.string()),
-            ("channel", pa.string()),
-            ("status", pa.string()),
-            ("changed_at", TS),
-            ("source", pa.string()),
-        ]
-    ),
+SOURCES_YML = Path(__file__).resolve().parents[2] / "models" / "staging" / "raw" / "_raw__sources.yml"
+
+# the contract's SQL types as Arrow types
+_ARROW_TYPES = {
+    "varchar": pa.string(),
+    "integer": pa.int32(),
+    "date": pa.date32(),
+    "timestamp": TS,
+    "decimal(18, 4)": MONEY,
 }
 
-TABLES: tuple[str, ...] = tuple(SCHEMAS)
-REQUIRED_TABLES: tuple[str, ...] = ("customers", "orders", "order_items")
 
-ORDER_STATUSES = ("completed", "cancelled", "returned")
-WEB_EVENT_TYPES = (
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "checkout_started",
-    "purchase",
+def _load_sources(path: Path = SOURCES_YML) -> list[dict]:
+    """The tables of the dbt source `raw`: the one definition of the contract."""
+    if not path.is_file():
+        raise RuntimeError(f"the raw contract {path} is missing: run from a checkout of the project")
+    sources = yaml.safe_load(path.read_text())["sources"]
+    return next(source for source in sources if source["name"] == "raw")["tables"]
+
+
+def _schema(table: dict) -> pa.Schema:
+    try:
+        return pa.schema([(c["name"], _ARROW_TYPES[c["data_type"]]) for c in table["columns"]])
+    except KeyError as missing:
+        raise RuntimeError(
+            f"raw.{table['name']}: data_type {missing} has no Arrow type in contract._ARROW_TYPES"
+        ) from None
+
+
+def _accepted_values(tables: list[dict], table: str, column: str) -> tuple[str, ...]:
+    spec = next(t for t in tables if t["name"] == table)
+    col = next(c for c in spec["columns"] if c["name"] == column)
+    return tuple(col["config"]["meta"]["accepted_values"])
+
+
+_TABLES = _load_sources()
+SCHEMAS: dict[str, pa.Schema] = {t["name"]: _schema(t) for t in _TABLES}
+TABLES: tuple[str, ...] = tuple(SCHEMAS)
+REQUIRED_TABLES: tuple[str, ...] = tuple(
+    t["name"] for t in _TABLES if t.get("config", {}).get("meta", {}).get("required")
 )
-EMAIL_EVENT_TYPES = (
-    "sent",
-    "delivered",
-    "open",
-    "click",
-    "bounce",
-    "unsubscribe",
-    "spam_complaint",
-)
+
+ORDER_STATUSES = _accepted_values(_TABLES, "orders", "status")
+WEB_EVENT_TYPES = _accepted_values(_TABLES, "web_events", "event_type")
+EMAIL_EVENT_TYPES = _accepted_values(_TABLES, "email_events", "event_type")
+CONSENT_STATUSES = _accepted_values(_TABLES, "consents", "status")
 
 # Reason codes shared by the generator's ground truth and the quarantine model
-# (stg_raw__rejected_rows). One reason per row, checked in this order.
+# (audit_rejected_rows). One reason per row, checked in this order.
 REJECT_REASONS = (
     "null_key",  # primary/natural key or a required foreign key is null
     "unknown_event_type",  # event_type / status / channel outside the contract

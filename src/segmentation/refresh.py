@@ -224,7 +224,7 @@ def _rows_in(db_file: Path, since: datetime) -> dict[str, int]:
     con = warehouse.connect(db_file)
     try:
         rows = con.execute(
-            "select source_table, sum(new_rows) from staging.stg_raw__arrivals "
+            "select source_table, sum(new_rows) from audit.audit_raw_arrivals "
             "where observed_at >= ? group by source_table order by source_table",
             [since],
         ).fetchall()

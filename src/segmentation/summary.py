@@ -63,7 +63,7 @@ def build_summary(db_file: Path, project: Path, wall_seconds: float | None = Non
         parts = ["Tables built:", _format_table(["table", "rows", "seconds"], rows)]
         audit = con.execute(
             "select source_table, raw_rows, staged_rows, rejected_rows, duplicate_rows "
-            "from staging.stg_raw__row_audit order by source_table"
+            "from audit.audit_raw_rows order by source_table"
         ).fetchall()
         parts += [
             "",

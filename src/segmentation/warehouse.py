@@ -20,7 +20,7 @@ def work_db_path(db_file: Path) -> Path:
 
 def connect(db_file: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection that sees both files as one warehouse: every table by its
-    schema.table name (``staging.stg_raw__arrivals``, ``segmentation.customer_segments``)."""
+    schema.table name (``audit.audit_raw_arrivals``, ``segmentation.customer_segments``)."""
     con = duckdb.connect()
     try:
         con.execute(f"attach '{_quoted(db_file)}' as marts (read_only)")

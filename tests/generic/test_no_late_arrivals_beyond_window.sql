@@ -1,5 +1,5 @@
 {#- Warns for each received day in which raw event rows arrived after the day had left the
-    incremental lookback window (stg_raw__arrivals): they were reloaded, but the
+    incremental lookback window (audit_raw_arrivals): they were reloaded, but the
     loader is late by more than var incremental_lookback_days. Applied to the ledger; reports the latest run. -#}
 {% test no_late_arrivals_beyond_window(model) %}
 {{ config(severity='warn') }}

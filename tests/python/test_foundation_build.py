@@ -32,7 +32,7 @@ def _raw(build_: Build, table: str) -> pd.DataFrame:
 
 
 def test_every_raw_row_is_staged_rejected_or_a_counted_duplicate(generated_build: Build) -> None:
-    audit = generated_build.query("select * from staging.stg_raw__row_audit").set_index(
+    audit = generated_build.query("select * from audit.audit_raw_rows").set_index(
         "source_table"
     )
     assert set(audit.index) == set(TABLES)
@@ -40,7 +40,7 @@ def test_every_raw_row_is_staged_rejected_or_a_counted_duplicate(generated_build
         raw_rows = pq.ParquetFile(generated_build.raw_dir / f"{table}.parquet").metadata.num_rows
         staged = generated_build.scalar(f"select count(*) from staging.stg_raw__{table}")
         rejected = generated_build.scalar(
-            f"select count(*) from staging.stg_raw__rejected_rows where source_table = '{table}'"
+            f"select count(*) from audit.audit_rejected_rows where source_table = '{table}'"
         )
         row = audit.loc[table]
         assert row.raw_rows == raw_rows, table
@@ -79,7 +79,7 @@ def test_planted_duplicates_are_collapsed_and_counted(
     generated_build: Build, truth: dict[str, pd.DataFrame]
 ) -> None:
     planted = truth["planted_duplicates"].groupby("table_name")["extra_copies"].sum()
-    audit = generated_build.query("select * from staging.stg_raw__row_audit").set_index(
+    audit = generated_build.query("select * from audit.audit_raw_rows").set_index(
         "source_table"
     )
     assert planted.sum() > 0
@@ -129,7 +129,7 @@ def test_each_planted_bad_row_is_quarantined_with_its_reason(
         "future_timestamp",
     }
     quarantined = generated_build.query(
-        "select source_table, record_key, reject_reason from staging.stg_raw__rejected_rows"
+        "select source_table, record_key, reject_reason from audit.audit_rejected_rows"
     )
     expected_counts = broken.groupby(["table_name", "reason_code"]).size()
     actual_counts = quarantined.groupby(["source_table", "reject_reason"]).size()
@@ -150,7 +150,7 @@ def test_each_planted_bad_row_is_quarantined_with_its_reason(
     assert expected <= actual
     assert (
         generated_build.scalar(
-            "select count(*) from staging.stg_raw__rejected_rows where raw_record is null"
+            "select count(*) from audit.audit_rejected_rows where raw_record is null"
         )
         == 0
     )

@@ -50,6 +50,6 @@ def test_net_revenue_equals_the_sum_of_invoice_lines(online_retail_build: Build)
 
 
 def test_nothing_is_quarantined_and_optional_tables_are_empty(online_retail_build: Build) -> None:
-    assert online_retail_build.scalar("select count(*) from staging.stg_raw__rejected_rows") == 0
+    assert online_retail_build.scalar("select count(*) from audit.audit_rejected_rows") == 0
     assert online_retail_build.scalar("select count(*) from core.fct_email_engagement") == 0
     assert online_retail_build.scalar("select count(*) from staging.stg_raw__web_events") == 0

@@ -28,7 +28,7 @@ APPEND_DAYS = 2
 # bookkeeping that differs between an incremental and a full build by design
 RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at", "checked_as_of"}
 # state that only an incremental history has
-HISTORY_TABLES = {"stg_raw__arrivals", "stg_raw__files", "int_customers_identity_tracked"}
+HISTORY_TABLES = {"audit_raw_arrivals", "audit_raw_files", "int_customers_identity_tracked"}
 HISTORY_TAGGED = {"segment_membership_history", "segment_size_history"}
 
 
@@ -87,14 +87,14 @@ def table_differences(incremental: Path, full: Path) -> dict[str, tuple[int, int
     """Per table: rows only in one build and rows only in the other (run bookkeeping
     columns and incremental-only state left out)."""
     con = duckdb.connect()
-    # each build is two files: the marts and the work file (staging, intermediate)
+    # each build is two files: the marts and the work file (staging, audit, intermediate)
     for alias, db in (("inc", incremental), ("ful", full)):
         con.execute(f"attach '{db}' as {alias} (read_only)")
         con.execute(f"attach '{warehouse.work_db_path(db)}' as {alias}_work (read_only)")
     tables = con.execute(
         "select database_name, schema_name, table_name from duckdb_tables() "
         "where database_name in ('ful', 'ful_work') "
-        "and schema_name in ('staging', 'intermediate', 'core', 'segmentation')"
+        "and schema_name in ('staging', 'audit', 'intermediate', 'core', 'segmentation')"
     ).fetchall()
     differences = {}
     for database, schema, table in tables:
@@ -162,8 +162,8 @@ def schedule(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 
 def test_appended_data_has_late_and_duplicate_events(schedule: Warehouse) -> None:
     new_rows = schedule.scalar(
-        "select sum(new_rows) from staging.stg_raw__arrivals "
-        "where observed_at = (select max(observed_at) from staging.stg_raw__arrivals)"
+        "select sum(new_rows) from audit.audit_raw_arrivals "
+        "where observed_at = (select max(observed_at) from audit.audit_raw_arrivals)"
     )
     assert new_rows > 1_000
     late = schedule.scalar(
@@ -172,7 +172,7 @@ def test_appended_data_has_late_and_duplicate_events(schedule: Warehouse) -> Non
     )
     assert late > 0, "the append should deliver events that happened before the last load"
     duplicates = schedule.scalar(
-        "select duplicate_rows from staging.stg_raw__row_audit where source_table = 'web_events'"
+        "select duplicate_rows from audit.audit_raw_rows where source_table = 'web_events'"
     )
     assert duplicates > 0
 
@@ -442,7 +442,7 @@ def test_hot_abandoner_within_one_refresh_and_late_rows_reloaded(
 
     # late rows beyond the window: counted, warned about, and loaded all the same
     late_rows = schedule.scalar(
-        "select sum(late_rows) from staging.stg_raw__arrivals "
+        "select sum(late_rows) from audit.audit_raw_arrivals "
         f"where source_table = 'web_events' and received_date = '{stale.date()}'"
     )
     assert late_rows == 2
@@ -657,7 +657,7 @@ def test_orders_load_by_file_and_reload_when_a_file_changes(
     # the schedule's first append moved the single-file tables into their folders: a move
     # is not a change of content, so nothing reloaded
     moved = schedule.query(
-        "select source_table, change_type, count(*) from staging.stg_raw__files "
+        "select source_table, change_type, count(*) from audit.audit_raw_files "
         "where change_type like 'moved%' group by all order by all"
     )
     assert moved == [
@@ -686,7 +686,7 @@ def test_orders_load_by_file_and_reload_when_a_file_changes(
     assert schedule.scalar(in_staging) == 0
     assert (
         schedule.scalar(
-            "select reject_reason from staging.stg_raw__rejected_rows "
+            "select reject_reason from audit.audit_rejected_rows "
             "where source_table = 'orders' and record_key = 'test-future-order'"
         )
         == "future_timestamp"
@@ -722,8 +722,8 @@ def test_orders_load_by_file_and_reload_when_a_file_changes(
     assert result.returncode == 0, result.stdout + result.stderr
     changes = dict(
         schedule.query(
-            "select file_path, change_type from staging.stg_raw__files "
-            "where observed_at = (select max(observed_at) from staging.stg_raw__files)"
+            "select file_path, change_type from audit.audit_raw_files "
+            "where observed_at = (select max(observed_at) from audit.audit_raw_files)"
         )
     )
     assert changes == {str(orders_file): "replaced", str(removed): "removed"}

@@ -11,7 +11,7 @@ valid_rows as (
 ranked as (
 
     -- the latest version of each key wins; older versions and repeated deliveries are
-    -- counted as duplicates in stg_raw__row_audit
+    -- counted as duplicates in audit_raw_rows
     select
         *,
         row_number() over (

@@ -7,7 +7,7 @@
     on_schema_change='fail',
     pre_hook="{{ delete_on_raw_file_reload('order_items') }}",
 ) }}
--- depends_on: {{ ref('stg_raw__files') }}
+-- depends_on: {{ ref('audit_raw_files') }}
 
 with
 

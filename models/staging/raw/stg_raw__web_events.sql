@@ -6,7 +6,7 @@
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
 ) }}
--- depends_on: {{ ref('stg_raw__arrivals') }}
+-- depends_on: {{ ref('audit_raw_arrivals') }}
 
 {{ deduplicated_event_versions(
     base_model='base_raw__web_events',

@@ -37,7 +37,7 @@ validated as (
         order_id as record_key,
         case
             when order_id is null or customer_id is null or ordered_at is null then 'null_key'
-            when status is null or status not in ('completed', 'cancelled', 'returned')
+            when status is null or status not in ({{ raw_accepted_values('orders', 'status') }})
                 then 'unknown_event_type'
             when ordered_at > {{ as_of() }} then 'future_timestamp'
         end as reject_reason

@@ -2,25 +2,17 @@
 -- load ledger behind the incremental refresh, its late-arrival check and its rows-in count
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
-{#- each raw table and the column that says when a row was loaded; only the event tables
-    are incremental, so only their late arrivals matter -#}
-{%- set load_columns = {
-    'web_events': 'received_at',
-    'email_events': 'received_at',
-    'customers': 'updated_at',
-    'products': 'updated_at',
-    'orders': 'updated_at',
-    'order_items': none,
-    'email_campaigns': 'sent_at',
-    'consents': 'changed_at',
-} %}
+{#- each raw table by the column that says when a row was loaded (its loaded_at_field in the
+    contract); only the tables loaded by received_at load by window, so only their late
+    arrivals matter -#}
 {%- set incremental_tables = incremental_event_tables() %}
 
 with
 
 arrivals as (
 
-    {% for table_name, load_column in load_columns.items() %}
+    {% for table_name in raw_tables() %}
+        {%- set load_column = raw_contract(table_name).loaded_at_field %}
         select
             '{{ table_name }}' as source_table,
             {% if load_column -%}

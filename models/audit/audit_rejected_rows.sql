@@ -12,8 +12,8 @@
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}{{ rejected_rows_delete_rechecked() }}{% endif %}",
 ) }}
--- depends_on: {{ ref('stg_raw__arrivals') }}
--- depends_on: {{ ref('stg_raw__files') }}
+-- depends_on: {{ ref('audit_raw_arrivals') }}
+-- depends_on: {{ ref('audit_raw_files') }}
 {%- set checked_tables = raw_tables() %}
 
 with
@@ -28,12 +28,13 @@ unioned as (
                 record_key,
                 reject_reason,
                 raw_record,
-                {% if table_name in incremental_event_tables() -%}
+                {%- set contract = raw_contract(table_name) %}
+                {% if contract.incremental == 'by_received_at' -%}
                     received_at,
-                    occurred_at,
-                {%- elif table_name == 'orders' -%}
+                    {{ contract.event_time }} as occurred_at,
+                {%- elif contract.incremental == 'by_file' and contract.event_time -%}
                     cast(null as timestamp) as received_at,
-                    ordered_at as occurred_at,
+                    {{ contract.event_time }} as occurred_at,
                 {%- else -%}
                     cast(null as timestamp) as received_at,
                     cast(null as timestamp) as occurred_at,

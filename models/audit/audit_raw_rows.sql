@@ -22,7 +22,7 @@ rejected_counts as (
     select
         source_table,
         count(*) as rejected_rows
-    from {{ ref('stg_raw__rejected_rows') }}
+    from {{ ref('audit_rejected_rows') }}
     group by source_table
 
 ),

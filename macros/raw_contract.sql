@@ -1,0 +1,98 @@
+{#- The raw data contract, read from the one place that defines it: the `raw` source in
+    models/staging/raw/_raw__sources.yml (its meta; the field list is at the top of that
+    file). Every model and macro that needs to know how a raw table loads asks here. -#}
+
+{#- The tables of the raw contract, each with a base_raw__ and a stg_raw__ model (the
+    quarantine and the row audit union over them). A literal list because dbt resolves ref()
+    while parsing, before the sources are readable; every run checks it against the
+    sources (check_raw_tables_listed), so adding a source without listing it here fails. -#}
+{% macro raw_tables() -%}
+    {{ return([
+        'customers', 'products', 'orders', 'order_items',
+        'web_events', 'email_events', 'email_campaigns', 'consents',
+    ]) }}
+{%- endmacro %}
+
+{#- The source nodes of the `raw` source (empty while parsing). -#}
+{% macro raw_source_nodes() %}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list) }}
+{% endmacro %}
+
+{#- What the contract says of `table_name`: {required, incremental (by_file, by_received_at
+    or none), event_time (a column or none), loaded_at_field (or none), columns: {name:
+    data_type}, accepted_values: {column: [values]}}. While parsing (the sources are not
+    readable yet) every field is empty. -#}
+{% macro raw_contract(table_name) %}
+    {%- set contract = {
+        'required': false, 'incremental': 'none', 'event_time': none,
+        'loaded_at_field': none, 'columns': {}, 'accepted_values': {},
+    } -%}
+    {%- for node in raw_source_nodes() if node.name == table_name -%}
+        {%- set meta = node.config.get('meta', {}) or node.meta or {} -%}
+        {%- do contract.update({
+            'required': meta.get('required', false),
+            'incremental': meta.get('incremental', 'none'),
+            'event_time': meta.get('event_time'),
+            'loaded_at_field': node.loaded_at_field,
+        }) -%}
+        {%- for column in node.columns.values() -%}
+            {%- do contract.columns.update({column.name: column.data_type}) -%}
+            {%- set column_meta = (column.config.get('meta', {}) if column.config else {}) or column.meta or {} -%}
+            {%- if column_meta.get('accepted_values') -%}
+                {%- do contract.accepted_values.update({column.name: column_meta.accepted_values}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(contract) }}
+{% endmacro %}
+
+{#- The raw tables whose contract says `incremental: <mode>`. -#}
+{% macro raw_tables_loaded(mode) -%}
+    {%- set tables = [] -%}
+    {%- for table_name in raw_tables() if raw_contract(table_name).incremental == mode -%}
+        {%- do tables.append(table_name) -%}
+    {%- endfor -%}
+    {{ return(tables) }}
+{%- endmacro %}
+
+{#- The raw tables loaded incrementally by file (incremental: by_file): tables with no column
+    that says when a row arrived; their staging models read the rows of the files
+    audit_raw_files saw appear since their last run (macros/incremental_files.sql). -#}
+{% macro file_incremental_tables() -%}
+    {{ return(raw_tables_loaded('by_file')) }}
+{%- endmacro %}
+
+{#- The raw tables loaded incrementally by `received_at` (incremental: by_received_at, the
+    large event tables): their staging models, late-arrival check and quarantine work by
+    load window. -#}
+{% macro incremental_event_tables() -%}
+    {{ return(raw_tables_loaded('by_received_at')) }}
+{%- endmacro %}
+
+{#- The accepted values of a contract column as a SQL list body: 'a', 'b'. -#}
+{% macro raw_accepted_values(table_name, column_name) -%}
+    {%- set values = raw_contract(table_name).accepted_values.get(column_name) -%}
+    {%- if execute and not values -%}
+        {{ exceptions.raise_compiler_error(
+            "raw." ~ table_name ~ "." ~ column_name ~ " has no meta.accepted_values in "
+            ~ "models/staging/raw/_raw__sources.yml") }}
+    {%- endif -%}
+    {%- for value in values or [''] -%}
+        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- Stop the run when raw_tables() and the `raw` source disagree. -#}
+{% macro check_raw_tables_listed() %}
+    {%- set declared = raw_source_nodes() | map(attribute='name') | sort | list -%}
+    {%- set listed = raw_tables() | sort | list -%}
+    {%- if execute and declared != listed -%}
+        {{ exceptions.raise_compiler_error(
+            "The raw source declares the tables " ~ declared ~ " but macros/raw_contract.sql "
+            ~ "raw_tables() lists " ~ listed ~ ": add the table to both (a raw table also "
+            ~ "needs a base_raw__ and a stg_raw__ model).") }}
+    {%- endif -%}
+{% endmacro %}
