@@ -1,7 +1,7 @@
 {#- Severity of the business-rule tests: var `business_test_severity` if set,
     else 'error' on a prod target and 'warn' everywhere else (DESIGN.md section 5). -#}
 {% macro business_test_severity() -%}
-    {%- set configured = var('business_test_severity', none) -%}
+    {%- set configured = var('business_test_severity') -%}
     {%- if configured -%}
         {{ return(configured) }}
     {%- elif target.name == 'prod' -%}

@@ -1,10 +1,34 @@
-{#- Segment definitions as data: load, validate, compile (see segment_definitions.sql). -#}
+{#- Segment definitions as data: load, validate, compile. The definitions live in the meta
+    of the model segment_definitions (models/marts/segmentation/_segmentation__segments.yml). -#}
+
+{#- The meta of the model segment_definitions: {segments: [...], cluster_segments: {...}}
+    (empty while parsing: the graph is not readable yet, and nothing compiled then runs). -#}
+{% macro segment_config() %}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'segment_definitions' -%}
+            {{ return(node.config.get('meta', {}) or node.meta or {}) }}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return({}) }}
+{% endmacro %}
+
+{#- `text` with each {var_name} replaced by the var's value ({var_name:percent}: 0.1 -> 10 %),
+    so a description states the threshold the build uses. -#}
+{% macro render_var_placeholders(text) %}
+    {%- set rendered = {'text': text | string} -%}
+    {%- for name, format in modules.re.findall('\\{([a-z_][a-z0-9_]*)(?::(percent))?\\}', text | string) -%}
+        {%- set value = var(name) -%}
+        {%- set shown = ((value * 100) | round(2) | string | replace('.0', '') ~ ' %') if format == 'percent' else value | string -%}
+        {%- do rendered.update({'text': rendered.text | replace('{' ~ name ~ (':' ~ format if format else '') ~ '}', shown)}) -%}
+    {%- endfor -%}
+    {{ return(rendered.text) }}
+{% endmacro %}
 
 {#- All definitions, defaults filled in, overrides applied. -#}
 {% macro get_segment_definitions() %}
-    {%- set raw = fromyaml(segment_definitions_yaml()) or [] -%}
-    {%- set extra = var('extra_segment_definitions', []) or [] -%}
-    {%- set overrides = var('segment_share_overrides', {}) or {} -%}
+    {%- set raw = segment_config().get('segments') or [] -%}
+    {%- set extra = var('extra_segment_definitions') or [] -%}
+    {%- set overrides = var('segment_share_overrides') or {} -%}
     {%- set definitions = [] -%}
     {%- for item in raw + extra -%}
         {%- set name = item.get('name') -%}
@@ -12,17 +36,22 @@
         {%- do definitions.append({
             'name': name,
             'type': (item.get('type') or 'custom') | lower,
-            'description': item.get('description') or '',
+            'description': render_var_placeholders(item.get('description') or ''),
             'condition': (item.get('condition') or '') | string | trim,
             'parent': item.get('parent'),
             'priority': item.get('priority', 1000),
-            'min_share': override.get('min_share', item.get('min_share', var('segment_default_min_share', 0.01))),
-            'max_share': override.get('max_share', item.get('max_share', var('segment_default_max_share', 1.0))),
+            'min_share': override.get('min_share', item.get('min_share', var('segment_default_min_share'))),
+            'max_share': override.get('max_share', item.get('max_share', var('segment_default_max_share'))),
             'owner': item.get('owner') or 'analytics',
         }) -%}
     {%- endfor -%}
     {{ return(definitions) }}
 {% endmacro %}
+
+{#- The priority of the cluster segment of `id_column`: below every rule segment. -#}
+{% macro cluster_segment_priority(id_column) -%}
+    cast({{ segment_config().get('cluster_segments', {}).get('priority_start', 400) }} + {{ id_column }} as integer)
+{%- endmacro %}
 
 {% macro sql_string(value) -%}
     '{{ (value | string) | replace("'", "''") }}'
@@ -42,19 +71,12 @@
     {{ return(columns) }}
 {% endmacro %}
 
-
-{#- Fail, naming the definition, on: missing fields, duplicate names, unknown columns,
-    broken expressions, unknown parents and parent cycles. Runs at on-run-start (before any
-    table is written) and again when customer_segments compiles. -#}
+{#- Fail, naming the definition, on: missing fields, duplicate names, bad shares, a condition
+    the engine does not take as an expression over customer_features, unknown parents and
+    parent cycles. Runs at on-run-start (before any table is written) and again when
+    customer_segments compiles. -#}
 {% macro validate_segment_definitions(definitions=none) %}
     {%- set definitions = definitions if definitions is not none else get_segment_definitions() -%}
-    {%- set columns = segment_feature_columns() -%}
-    {%- set words = [
-        'and', 'or', 'not', 'is', 'null', 'true', 'false', 'in', 'between', 'like', 'ilike',
-        'case', 'when', 'then', 'else', 'end', 'as', 'cast', 'interval', 'day', 'days',
-        'integer', 'int', 'bigint', 'double', 'float', 'decimal', 'varchar', 'date', 'timestamp',
-        'boolean', 'distinct', 'similar', 'to', 'escape',
-    ] -%}
     {%- set by_name = {} -%}
     {%- for d in definitions -%}
         {%- set label = "Segment definition '" ~ (d.name or ('#' ~ loop.index)) ~ "'" -%}
@@ -74,44 +96,167 @@
         {%- if d.min_share < 0 or d.max_share > 1 or d.min_share > d.max_share -%}
             {{ exceptions.raise_compiler_error(label ~ ": needs 0 <= min_share <= max_share <= 1") }}
         {%- endif -%}
-        {#- broken expression: unbalanced quotes or parentheses, or a statement separator -#}
-        {%- set without_strings = modules.re.sub("'(?:[^']|'')*'", "''", d.condition) -%}
-        {%- if "'" in without_strings.replace("''", "") or ';' in without_strings
-              or without_strings.count('(') != without_strings.count(')') -%}
-            {{ exceptions.raise_compiler_error(label ~ ": broken expression (unbalanced quotes or parentheses, or ';'): " ~ d.condition) }}
-        {%- endif -%}
-        {#- unknown column: every bare identifier must be a customer_features column or SQL word -#}
-        {%- for match in modules.re.finditer("(?<![\\w.])([A-Za-z_][A-Za-z0-9_]*)(\\s*\\()?", without_strings) -%}
-            {%- set identifier = match.group(1) | lower -%}
-            {%- if columns and not match.group(2) and identifier not in columns and identifier not in words -%}
-                {{ exceptions.raise_compiler_error(label ~ ": unknown column '" ~ match.group(1) ~ "' in condition (columns of customer_features: " ~ (columns.keys() | list | sort | join(', ')) ~ ")") }}
-            {%- endif -%}
-        {%- endfor -%}
     {%- endfor -%}
     {%- for d in definitions if d.parent -%}
         {%- do segment_lineage(d, definitions) -%}
     {%- endfor -%}
-    {%- if execute and target.type == 'duckdb' and columns -%}
-        {{ check_segment_expressions_parse(definitions, columns) }}
+    {%- set columns = segment_feature_columns() -%}
+    {%- if execute and columns -%}
+        {%- do check_segment_conditions(definitions, columns) -%}
     {%- endif -%}
     {{ return('') }}
 {% endmacro %}
 
-{#- Let DuckDB's parser judge every condition (json_serialize_sql reports, never raises). -#}
-{% macro check_segment_expressions_parse(definitions, columns) %}
+{#- Ask the engine whether each condition is an expression over customer_features and
+    nothing else. -#}
+{% macro check_segment_conditions(definitions, columns) %}
+    {{ return(adapter.dispatch('check_segment_conditions', 'customer_segmentation')(definitions, columns)) }}
+{% endmacro %}
+
+{#- One row typed like customer_features, with a plain value in every column (not null: a
+    condition like `frequency > 'many'` fails only on a value). -#}
+{% macro segment_probe_row(columns) %}
+    {%- set typed = [] -%}
+    {%- for name, data_type in columns.items() -%}
+        {%- set t = data_type | lower -%}
+        {%- set value = "''" if ('char' in t or 'string' in t or 'text' in t)
+            else 'false' if 'bool' in t
+            else "cast('2000-01-01' as " ~ data_type ~ ")" if ('date' in t or 'time' in t)
+            else 'cast(0 as ' ~ data_type ~ ')' -%}
+        {%- do typed.append(value ~ ' as ' ~ name) -%}
+    {%- endfor -%}
+    {{ return('(select ' ~ typed | join(', ') ~ ') as customer_features') }}
+{% endmacro %}
+
+{#- Every condition evaluated on one row typed like customer_features, one per line and
+    named (`wrap` around each, e.g. try(...)); an engine error names the line. -#}
+{% macro segment_condition_probe(definitions, columns, wrap='{}') %}
     {%- set probes = [] -%}
     {%- for d in definitions -%}
-        {%- do probes.append("select " ~ loop.index0 ~ " as position, json_extract(json_serialize_sql("
-            ~ sql_string("select 1 from customer_features where (" ~ d.condition ~ ")")
-            ~ "), '$.error') as has_error") -%}
+        {%- do probes.append('\n    ' ~ wrap.replace('{}', 'case when (' ~ d.condition ~ ') then 1 else 0 end')
+            ~ ' as ' ~ adapter.quote(d.name | replace('"', ''))) -%}
     {%- endfor -%}
-    {%- set result = run_query(probes | join(' union all ')) -%}
+    {{ return(run_query('select' ~ probes | join(',') ~ '\nfrom ' ~ segment_probe_row(columns))) }}
+{% endmacro %}
+
+{#- Any engine: the engine binds and evaluates every condition on a row typed like
+    customer_features; an unknown column or function, or a type error, fails the run. -#}
+{% macro default__check_segment_conditions(definitions, columns) %}
+    {%- do segment_condition_probe(definitions, columns) -%}
+{% endmacro %}
+
+{#- DuckDB: first its parser judges each condition as the WHERE clause of
+    `select 1 from customer_features` (json_serialize_sql reports, never raises), so every
+    rejection names its definition: it must parse, stay one statement with nothing but the
+    WHERE clause, hold no subquery, refer only to customer_features columns (or names the
+    engine resolves itself, like current_date) and call only scalar functions the engine
+    knows. Then each condition runs on a typed row under try(): one that fails (a value of
+    the wrong type) is named too. -#}
+{% macro duckdb__check_segment_conditions(definitions, columns) %}
+    {%- set probes = [] -%}
+    {%- for d in definitions -%}
+        {%- do probes.append("select " ~ loop.index0 ~ " as position, cast(json_serialize_sql("
+            ~ sql_string("select 1 from customer_features where (" ~ d.condition ~ ")")
+            ~ ") as varchar) as ast") -%}
+    {%- endfor -%}
+    {%- set result = run_query(probes | join(' union all ') ~ ' order by position') -%}
+    {%- set functions, names = {}, {} -%}
     {%- for row in result.rows -%}
-        {%- if row[1] | string | lower == 'true' -%}
-            {%- set d = definitions[row[0]] -%}
-            {{ exceptions.raise_compiler_error("Segment definition '" ~ d.name ~ "': broken expression, SQL does not parse: " ~ d.condition) }}
+        {%- set d = definitions[row[0]] -%}
+        {%- set found = segment_condition_parts(d, fromjson(row[1]), columns) -%}
+        {%- for name in found.functions -%}
+            {%- do functions.setdefault(name | lower, []).append(d.name) -%}
+        {%- endfor -%}
+        {%- for name in found.unknown_names -%}
+            {%- do names.setdefault(name | lower, []).append(d.name) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set asked = (functions.keys() | list) + (names.keys() | list) -%}
+    {%- set types = {} -%}
+    {%- if asked -%}
+        {%- set known = run_query(
+            "select function_name, string_agg(distinct function_type, ',') from duckdb_functions() "
+            ~ "where function_name in ('" ~ asked | map('replace', "'", "''") | join("', '") ~ "') "
+            ~ "group by function_name"
+        ) -%}
+        {%- for row in known.rows -%}
+            {%- do types.update({row[0] | lower: row[1].split(',')}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- for name, users in names.items() if 'scalar' not in types.get(name, []) -%}
+        {{ exceptions.raise_compiler_error("Segment definition '" ~ users[0] ~ "': unknown column '" ~ name
+            ~ "' in condition (columns of customer_features: " ~ (columns.keys() | list | sort | join(', ')) ~ ")") }}
+    {%- endfor -%}
+    {%- for name, users in functions.items() -%}
+        {%- set kinds = types.get(name, []) -%}
+        {%- if not ('scalar' in kinds or 'macro' in kinds) -%}
+            {{ exceptions.raise_compiler_error(
+                "Segment definition '" ~ users[0] ~ "': " ~ ("'" ~ name ~ "' is a " ~ kinds | join('/') ~ " function, not a scalar one" if kinds else "unknown function '" ~ name ~ "'")
+                ~ ": a condition is an expression over the columns of customer_features") }}
         {%- endif -%}
     {%- endfor -%}
+    {%- set evaluated = segment_condition_probe(definitions, columns, wrap='try({})') -%}
+    {%- for d in definitions -%}
+        {%- if evaluated.rows[0][loop.index0] is none -%}
+            {{ exceptions.raise_compiler_error("Segment definition '" ~ d.name ~ "': the condition fails on a row of customer_features (a value of the wrong type?): " ~ d.condition) }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}
+
+{#- The function names a parsed condition calls and the bare names that are not
+    customer_features columns; fails, naming the definition, on anything but a single WHERE
+    expression over customer_features. -#}
+{% macro segment_condition_parts(definition, ast, columns) %}
+    {%- set label = "Segment definition '" ~ definition.name ~ "'" -%}
+    {%- if ast.get('error') -%}
+        {{ exceptions.raise_compiler_error(label ~ ": broken expression, SQL does not parse: " ~ ast.get('error_message', '') ~ ": " ~ definition.condition) }}
+    {%- endif -%}
+    {%- set statements = ast.get('statements', []) -%}
+    {%- set node = statements[0].get('node', {}) if statements | length == 1 else {} -%}
+    {%- set from_table = node.get('from_table', {}) -%}
+    {%- if statements | length != 1 or node.get('type') != 'SELECT_NODE' or node.get('modifiers')
+          or node.get('group_expressions') or node.get('having') or node.get('qualify')
+          or node.get('sample') or (node.get('cte_map', {}).get('map') or [])
+          or from_table.get('table_name') != 'customer_features' -%}
+        {{ exceptions.raise_compiler_error(label ~ ": broken expression, not one condition (a ';', a closing parenthesis or a clause after it): " ~ definition.condition) }}
+    {%- endif -%}
+    {%- set found = {'functions': [], 'columns': [], 'unknown_names': [], 'subqueries': 0} -%}
+    {%- do collect_expression_parts(node.get('where_clause'), found) -%}
+    {%- if found.subqueries -%}
+        {{ exceptions.raise_compiler_error(label ~ ": a subquery is not allowed, a condition is an expression over the columns of customer_features: " ~ definition.condition) }}
+    {%- endif -%}
+    {%- for names in found.columns -%}
+        {%- set column = names[-1] | lower -%}
+        {%- if names | length > 2 or (names | length == 2 and names[0] | lower != 'customer_features') -%}
+            {{ exceptions.raise_compiler_error(label ~ ": '" ~ names | join('.') ~ "' refers to another relation; a condition reads only customer_features") }}
+        {%- endif -%}
+        {%- if column not in columns and names | length == 1 -%}
+            {%- do found.unknown_names.append(names[0]) -%}
+        {%- elif column not in columns -%}
+            {{ exceptions.raise_compiler_error(label ~ ": unknown column '" ~ names[-1] ~ "' in condition (columns of customer_features: " ~ (columns.keys() | list | sort | join(', ')) ~ ")") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{% endmacro %}
+
+{#- Walk a parsed expression: function names, column references, subqueries. -#}
+{% macro collect_expression_parts(node, found) %}
+    {%- if node is mapping -%}
+        {%- if node.get('class') == 'SUBQUERY' -%}
+            {%- do found.update({'subqueries': found.subqueries + 1}) -%}
+        {%- elif node.get('class') == 'COLUMN_REF' -%}
+            {%- do found.columns.append(node.get('column_names', [])) -%}
+        {%- elif node.get('class') == 'FUNCTION' and not node.get('is_operator') -%}
+            {%- do found.functions.append(node.get('function_name')) -%}
+        {%- endif -%}
+        {%- for value in node.values() -%}
+            {%- do collect_expression_parts(value, found) -%}
+        {%- endfor -%}
+    {%- elif node is iterable and node is not string -%}
+        {%- for value in node -%}
+            {%- do collect_expression_parts(value, found) -%}
+        {%- endfor -%}
+    {%- endif -%}
 {% endmacro %}
 
 {#- A definition's own condition and all its ancestors' (nested segments). -#}

@@ -223,7 +223,7 @@ evaluated as (
         coalesce(
             {{ epoch_seconds('with_next_purchase.next_purchase_at') }}
             - {{ epoch_seconds('with_next_purchase.occurred_at') }}
-            <= {{ var('cart_abandonment_minutes', 30) }} * 60,
+            <= {{ var('cart_abandonment_minutes') }} * 60,
             false
         ) as is_purchased_within_window,
         with_next_purchase.next_purchase_at is not null as is_purchased_later,
@@ -231,7 +231,7 @@ evaluated as (
         -- timestamps
         with_next_purchase.occurred_at,
         with_next_purchase.next_purchase_at,
-        {{ dbt.dateadd('minute', var('cart_abandonment_minutes', 30), 'with_next_purchase.occurred_at') }}
+        {{ dbt.dateadd('minute', var('cart_abandonment_minutes'), 'with_next_purchase.occurred_at') }}
             as window_closes_at,
         {{ loaded_at() }} as loaded_at
     from with_next_purchase

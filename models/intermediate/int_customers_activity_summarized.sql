@@ -1,7 +1,7 @@
 -- one row per person with any activity: last time of each activity, 90-day web counts,
 -- cart abandonment and browsing / checkout intent
 {#- at least one view: the lag below looks back (min_views - 1) views -#}
-{%- set min_views = [var('browsing_intent_min_views', 3) | int, 1] | max %}
+{%- set min_views = [var('browsing_intent_min_views') | int, 1] | max %}
 
 with
 
@@ -61,7 +61,7 @@ browsing as (
     from product_view_bursts
     where
         {{ epoch_seconds('occurred_at') }} - {{ epoch_seconds('burst_started_at') }}
-        <= {{ var('browsing_intent_minutes', 10) * 60 }}
+        <= {{ var('browsing_intent_minutes') * 60 }}
     group by person_id
 
 ),

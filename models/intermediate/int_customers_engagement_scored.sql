@@ -63,7 +63,7 @@ decayed as (
         activity.event_source,
         weights.weight * exp(
             -ln(2.0) * {{ fractional_days_between('activity.occurred_at', as_of()) }}
-            / {{ var('engagement_half_life_days', 30) }}
+            / {{ var('engagement_half_life_days') }}
         ) as points
     from activity
     inner join weights

@@ -23,7 +23,7 @@ by_email as (
 
 ),
 
-{% if var('identity_fuzzy_match', false) %}
+{% if var('identity_fuzzy_match') %}
 anchors as (
 
     select
@@ -50,7 +50,7 @@ fuzzy_pairs as (
     where
         length(anchors.full_name) > 3
         and {{ string_similarity('anchors.full_name', 'candidates.full_name') }}
-        >= {{ var('identity_fuzzy_threshold', 0.95) }}
+        >= {{ var('identity_fuzzy_threshold') }}
 
 ),
 
@@ -71,7 +71,7 @@ mapped as (
     select
         -- ids
         by_email.customer_id,
-        {% if var('identity_fuzzy_match', false) %}
+        {% if var('identity_fuzzy_match') %}
             coalesce(anchor_to_person.person_id, by_email.email_anchor_id) as person_id,
         {% else %}
             by_email.email_anchor_id as person_id,
@@ -79,14 +79,14 @@ mapped as (
 
         -- strings
         case
-        {% if var('identity_fuzzy_match', false) %}
+        {% if var('identity_fuzzy_match') %}
                 when anchor_to_person.person_id is not null then 'fuzzy_name_city'
             {% endif %}
             when by_email.email_anchor_id <> by_email.customer_id then 'same_email'
             else 'self'
         end as match_rule
     from by_email
-    {% if var('identity_fuzzy_match', false) %}
+    {% if var('identity_fuzzy_match') %}
         left join anchor_to_person
             on by_email.email_anchor_id = anchor_to_person.email_anchor_id
     {% endif %}

@@ -19,7 +19,7 @@ person_orders as (
     select
         customers_merged.person_id,
         orders.*,
-        orders.ordered_at > {{ dbt.dateadd('day', -1 * var('rfm_window_days', 365), as_of()) }}
+        orders.ordered_at > {{ dbt.dateadd('day', -1 * var('rfm_window_days'), as_of()) }}
             as is_in_window
     from orders
     inner join customers_merged
@@ -58,7 +58,7 @@ buyers as (
         cast({{ as_of() }} as date) as as_of_date,
         floor({{ fractional_days_between('last_purchase_at', as_of()) }}) as recency_days,
         case
-            when last_purchase_at > {{ dbt.dateadd('day', -1 * var('rfm_window_days', 365), as_of()) }}
+            when last_purchase_at > {{ dbt.dateadd('day', -1 * var('rfm_window_days'), as_of()) }}
                 then floor({{ fractional_days_between('last_purchase_at', as_of()) }})
         end as recency_days_window
     from per_person

@@ -2,7 +2,7 @@
     max_share (default: var max_reject_share). Applied to audit_raw_rows. -#}
 {% test reject_share_below(model, column_name, max_share=none) %}
 {{ config(severity='warn') }}
-{%- set threshold = max_share if max_share is not none else var('max_reject_share', 0.02) %}
+{%- set threshold = max_share if max_share is not none else var('max_reject_share') %}
 
 select *
 from {{ model }}

@@ -3,7 +3,7 @@
     Severity: warn in dev, error on a prod target. -#}
 {% test segment_freshness(model, column_name, as_of_column='as_of', max_age_hours=none) %}
 {{ config(severity=business_test_severity()) }}
-{%- set hours = max_age_hours if max_age_hours is not none else var('segment_max_data_age_hours', 24) %}
+{%- set hours = max_age_hours if max_age_hours is not none else var('segment_max_data_age_hours') %}
 
 with
 

@@ -5,7 +5,7 @@
     Severity: warn in dev, error on a prod target. -#}
 {% test segment_share_within_bounds(model, column_name='share_of_audience') %}
 {{ config(severity=business_test_severity()) }}
-{%- set overrides = var('segment_share_overrides', {}) or {} %}
+{%- set overrides = var('segment_share_overrides') or {} %}
 
 with
 

@@ -18,9 +18,9 @@ checked as (
 
     select {{ columns }}
     from {{ model }} as all_rows
-    {%- if stamp_column and var('tested_through', none) %}
+    {%- if stamp_column and var('tested_through') %}
     where {{ stamp_column }} > {{ tested_through_literal() }}
-    {%- elif new_rows_only and var('tested_through', none) %}
+    {%- elif new_rows_only and var('tested_through') %}
     where {{ shares_key_with_new_rows(model, combination_of_columns, 'all_rows') }}
     {%- endif %}
 

@@ -12,7 +12,7 @@ checked as (
 
     select all_rows.{{ column_name }} as unique_field
     from {{ model }} as all_rows
-    {%- if var('tested_through', none) %}
+    {%- if var('tested_through') %}
     where {{ shares_key_with_new_rows(model, [column_name], 'all_rows') }}
     {%- endif %}
 

@@ -249,6 +249,52 @@ BAD_DEFINITIONS = {
         [{"name": "Champions", "condition": "true", "priority": 500}],
         "Segment definition 'Champions': duplicate name",
     ),
+    "subquery": (
+        [
+            {
+                "name": "Sneaky",
+                "condition": "person_id in (select person_id from core.dim_customers)",
+                "priority": 500,
+            }
+        ],
+        "Segment definition 'Sneaky': a subquery is not allowed",
+    ),
+    "table function": (
+        [{"name": "Reader", "condition": "read_csv('/etc/passwd') is null", "priority": 500}],
+        "Segment definition 'Reader': 'read_csv' is a table function",
+    ),
+    "second statement": (
+        [
+            {
+                "name": "Dropper",
+                "condition": "true); drop table segmentation.customer_features; select (1",
+                "priority": 500,
+            }
+        ],
+        "Segment definition 'Dropper': broken expression",
+    ),
+    "second clause": (
+        [
+            {
+                "name": "Widener",
+                "condition": "false) or (true) order by (person_id",
+                "priority": 500,
+            }
+        ],
+        "Segment definition 'Widener': broken expression, not one condition",
+    ),
+    "another relation": (
+        [{"name": "Joiner", "condition": "dim_customers.person_id is not null", "priority": 500}],
+        "Segment definition 'Joiner': 'dim_customers.person_id' refers to another relation",
+    ),
+    "unknown function": (
+        [{"name": "Wizard", "condition": "frobnicate(frequency) > 1", "priority": 500}],
+        "Segment definition 'Wizard': unknown function 'frobnicate'",
+    ),
+    "type error": (
+        [{"name": "Mixed", "condition": "frequency > 'many'", "priority": 500}],
+        "Segment definition 'Mixed': the condition fails on a row of customer_features",
+    ),
 }
 
 
@@ -265,6 +311,28 @@ def test_bad_definition_fails_before_any_table_is_written(
     assert result.returncode != 0
     assert message in output, output[-3000:]
     assert "START sql" not in output
+
+
+@pytest.mark.slow
+def test_a_condition_with_engine_functions_builds(generated_build: Build, tmp_path: Path) -> None:
+    """The engine judges a condition, not an allowlist of words: current_date, functions and
+    casts are fine, and the segment gets its members."""
+    extra = [
+        {
+            "name": "Bought This Year",
+            "condition": "last_purchase_at >= date_trunc('year', current_date) - interval 2 year "
+            "and lower(coalesce(rfm_segment, '')) <> 'lost'",
+            "priority": 600,
+        }
+    ]
+    result = _rebuild_segments_with(extra, "customer_segments", generated_build, tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    members = Build(
+        generated_build.raw_dir, tmp_path / "copy.duckdb", 0, ""
+    ).scalar(
+        "select count(*) from segmentation.customer_segments where segment = 'Bought This Year'"
+    )
+    assert members > 0
 
 
 def test_online_retail_everyone_gets_rfm_and_lifecycle(online_retail_build: Build) -> None:

@@ -139,23 +139,23 @@ final as (
         rfm_segment,
         case
             when frequency is null or frequency = 0 then 'prospect'
-            when last_activity_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_lost_days', 180), as_of()) }}
+            when last_activity_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_lost_days'), as_of()) }}
                 then 'lost'
-            when last_activity_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_dormant_days', 60), as_of()) }}
+            when last_activity_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_dormant_days'), as_of()) }}
                 then 'dormant'
-            when first_purchase_at > {{ dbt.dateadd('day', -1 * var('lifecycle_new_days', 30), as_of()) }}
+            when first_purchase_at > {{ dbt.dateadd('day', -1 * var('lifecycle_new_days'), as_of()) }}
                 then 'new'
-            when last_purchase_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_at_risk_days', 90), as_of()) }}
+            when last_purchase_at <= {{ dbt.dateadd('day', -1 * var('lifecycle_at_risk_days'), as_of()) }}
                 then 'at_risk'
             when
-                frequency > {{ var('lifecycle_loyal_min_orders', 3) }}
-                or email_open_rate_90d > {{ var('lifecycle_loyal_min_open_rate', 0.8) }}
+                frequency > {{ var('lifecycle_loyal_min_orders') }}
+                or email_open_rate_90d > {{ var('lifecycle_loyal_min_open_rate') }}
                 then 'loyal'
             else 'active'
         end as lifecycle_stage,
         case
-            when monetary > 0 and value_rank <= {{ var('value_top_share', 0.10) }} * people_count then 'top_10'
-            when monetary > 0 and value_rank <= {{ var('value_next_share', 0.50) }} * people_count then 'next_40'
+            when monetary > 0 and value_rank <= {{ var('value_top_share') }} * people_count then 'top_10'
+            when monetary > 0 and value_rank <= {{ var('value_next_share') }} * people_count then 'next_40'
             else 'rest'
         end as value_tier,
         case

@@ -14,7 +14,7 @@ rule_memberships as (
 
 ),
 
-{% if var('enable_clustering', true) %}
+{% if var('enable_clustering') %}
     clusters as (
 
         select * from {{ ref('customer_clusters') }}
@@ -29,7 +29,7 @@ rule_memberships as (
             'cluster' as segment_type,
             {{ cluster_segment_name('cluster_id', 'cluster_name') }} as segment,
             cast(null as varchar) as parent_segment,
-            cast(400 + cluster_id as integer) as priority
+            {{ cluster_segment_priority('cluster_id') }} as priority
         from clusters
 
     ),
@@ -38,7 +38,7 @@ rule_memberships as (
 memberships as (
 
     select * from rule_memberships
-    {% if var('enable_clustering', true) %}
+    {% if var('enable_clustering') %}
         union all
         select * from cluster_memberships
     {% endif %}

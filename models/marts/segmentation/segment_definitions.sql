@@ -1,5 +1,5 @@
--- one row per segment definition (macros/segments/segment_definitions.sql), plus one per
--- cluster of this run (type cluster, default bounds), for BI and the size tests
+-- one row per segment definition (the meta of this model in _segmentation__segments.yml),
+-- plus one per cluster of this run (type cluster, default bounds), for BI and the size tests
 with
 
 definitions as (
@@ -8,7 +8,7 @@ definitions as (
 
 ),
 
-{% if var('enable_clustering', true) %}
+{% if var('enable_clustering') %}
     centres as (
 
         select * from {{ ref('cluster_centres') }}
@@ -24,10 +24,11 @@ definitions as (
             'Found by ' || algorithm || ' clustering of customer_features, named from its profile'
                 as description,
             'person_id in segmentation.customer_clusters with this cluster_id' as condition_sql,
-            'analytics' as segment_owner,
-            cast(400 + cluster_id as integer) as priority,
-            cast({{ var('segment_default_min_share', 0.01) }} as double) as min_share,
-            cast({{ var('segment_default_max_share', 1.0) }} as double) as max_share
+            {{ sql_string(segment_config().get('cluster_segments', {}).get('owner', 'analytics')) }}
+                as segment_owner,
+            {{ cluster_segment_priority('cluster_id') }} as priority,
+            cast({{ var('segment_default_min_share') }} as double) as min_share,
+            cast({{ var('segment_default_max_share') }} as double) as max_share
         from centres
 
     ),
@@ -36,7 +37,7 @@ definitions as (
 unioned as (
 
     select * from definitions
-    {% if var('enable_clustering', true) %}
+    {% if var('enable_clustering') %}
         union all
         select * from cluster_definitions
     {% endif %}

@@ -35,8 +35,9 @@ validated as (
         customer_id || '-' || channel || '-' || {{ timestamp_to_iso('changed_at') }} as record_key,
         case
             when customer_id is null or channel is null or changed_at is null then 'null_key'
-            when status is null or status not in ({{ raw_accepted_values('consents', 'status') }})
-                then 'unknown_event_type'
+            when status is null or status not in (
+                {{ raw_accepted_values('consents', 'status') }}
+            ) then 'unknown_event_type'
             when changed_at > {{ as_of() }} then 'future_timestamp'
         end as reject_reason
     from renamed

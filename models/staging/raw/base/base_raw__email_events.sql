@@ -36,9 +36,9 @@ validated as (
         event_id as record_key,
         case
             when event_id is null or customer_id is null or occurred_at is null then 'null_key'
-            when event_type is null
-                or event_type not in ({{ raw_accepted_values('email_events', 'event_type') }})
-                then 'unknown_event_type'
+            when event_type is null or event_type not in (
+                {{ raw_accepted_values('email_events', 'event_type') }}
+            ) then 'unknown_event_type'
             when occurred_at > {{ as_of() }} then 'future_timestamp'
         end as reject_reason
     from renamed

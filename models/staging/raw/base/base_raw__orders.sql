@@ -37,8 +37,9 @@ validated as (
         order_id as record_key,
         case
             when order_id is null or customer_id is null or ordered_at is null then 'null_key'
-            when status is null or status not in ({{ raw_accepted_values('orders', 'status') }})
-                then 'unknown_event_type'
+            when status is null or status not in (
+                {{ raw_accepted_values('orders', 'status') }}
+            ) then 'unknown_event_type'
             when ordered_at > {{ as_of() }} then 'future_timestamp'
         end as reject_reason
     from renamed

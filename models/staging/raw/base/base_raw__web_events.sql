@@ -39,9 +39,9 @@ validated as (
         case
             when event_id is null or occurred_at is null then 'null_key'
             when anonymous_id is null and customer_id is null then 'null_key'
-            when event_type is null
-                or event_type not in ({{ raw_accepted_values('web_events', 'event_type') }})
-                then 'unknown_event_type'
+            when event_type is null or event_type not in (
+                {{ raw_accepted_values('web_events', 'event_type') }}
+            ) then 'unknown_event_type'
             when occurred_at > {{ as_of() }} then 'future_timestamp'
         end as reject_reason
     from renamed
