@@ -1,7 +1,11 @@
 {#- Makes a history model run after every reader-facing mart and its tests, so that
     `dbt build` records history only when everything it will publish passed: a failing
     test skips the history models (what runs downstream of a failed test is skipped) and
-    the refresh then publishes nothing. One dbt invocation for build and history. -#}
+    the refresh then publishes nothing. One dbt invocation for build and history.
+    The reader-facing marts are the models tagged reader_facing. dbt records a model's refs
+    while parsing, when the graph (and so the tags) cannot be read yet: the refs are made
+    from the names below, and every run checks them against the tag, failing when a model
+    gained or lost it without being listed here. -#}
 {% macro after_reader_facing_marts() %}
     {%- set marts = [
         'dim_customers', 'fct_orders', 'fct_email_engagement',
@@ -9,6 +13,18 @@
         'segment_definitions', 'segment_summary',
         'customer_clusters', 'cluster_centres', 'cluster_profiles', 'cluster_diagnostics',
     ] -%}
+    {%- if execute -%}
+        {%- set tagged = [] -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' and 'reader_facing' in node.tags -%}
+            {%- do tagged.append(node.name) -%}
+        {%- endfor -%}
+        {%- if tagged | sort | list != marts | sort | list -%}
+            {{ exceptions.raise_compiler_error(
+                "The models tagged reader_facing are " ~ tagged | sort | list ~ " but "
+                ~ "after_reader_facing_marts() (macros/history.sql) waits for " ~ marts | sort | list
+                ~ ": list the tagged models there, so history is recorded only after them.") }}
+        {%- endif -%}
+    {%- endif -%}
     {%- for mart in marts %}
 -- depends_on: {{ ref(mart) }}
     {%- endfor %}

@@ -42,7 +42,7 @@
 {#- Start of the lookback window: midnight `incremental_lookback_days` days before the newest
     `column` value already in `relation`, as a SQL timestamp literal (null when empty). -#}
 {% macro lookback_window_start(relation, column='received_at') %}
-    {%- set lookback = var('incremental_lookback_days', 3) | int -%}
+    {%- set lookback = var('incremental_lookback_days') | int -%}
     {%- set value = scalar_query(
         "select cast(" ~ dbt.date_trunc('day', dbt.dateadd('day', -lookback, 'max(' ~ column ~ ')'))
         ~ " as varchar) from " ~ relation

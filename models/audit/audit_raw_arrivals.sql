@@ -61,7 +61,7 @@ arrivals as (
         -- rows received before this instant were outside the last run's lookback window
         select
             source_table,
-            {{ dbt.date_trunc('day', dbt.dateadd('day', -var('incremental_lookback_days', 3), 'max(max_received_at)')) }}
+            {{ dbt.date_trunc('day', dbt.dateadd('day', -var('incremental_lookback_days'), 'max(max_received_at)')) }}
                 as window_start
         from {{ this }}
         group by source_table

@@ -53,10 +53,26 @@ unioned as (
 
 ),
 
+numbered as (
+
+    -- two raw rows can be identical (same table, file and content) and are two rows all
+    -- the same: their copy number tells them apart. Stable across incremental runs, since
+    -- identical rows always pass the same recheck branch and are checked again together
+    select
+        *,
+        row_number() over (
+            partition by source_table, source_file, raw_record order by record_key
+        ) as raw_copy_number
+    from unioned
+
+),
+
 described as (
 
     select
         -- ids
+        {{ row_hash(['source_table', 'source_file', 'raw_record', 'raw_copy_number']) }}
+            as rejected_row_id,
         source_table,
         record_key,
 
@@ -71,6 +87,9 @@ described as (
         end as reject_description,
         raw_record,
 
+        -- numerics
+        cast(raw_copy_number as integer) as raw_copy_number,
+
         -- lineage
         source_file,
 
@@ -79,7 +98,7 @@ described as (
         occurred_at,
         {{ as_of() }} as checked_as_of,
         {{ loaded_at() }} as loaded_at
-    from unioned
+    from numbered
 
 )
 

@@ -249,7 +249,7 @@ session_starts as (
             when previous_occurred_at is null then 1
             when
                 {{ epoch_seconds('occurred_at') }} - {{ epoch_seconds('previous_occurred_at') }}
-                > {{ var('session_gap_minutes', 30) }} * 60 then 1
+                > {{ var('session_gap_minutes') }} * 60 then 1
             else 0
         end as is_session_start
     from event_order

@@ -90,3 +90,19 @@ def test_longest_chain_first_and_only_when_a_thread_is_free(tmp_path: Path) -> N
         assert got == ["model.p.z_mid"]
     assert (GraphQueue._get_scores, GraphQueue.get) == original
     assert _queue().get().unique_id == "model.p.a_leaf"
+
+
+def test_the_private_queue_api_the_patch_needs_is_there() -> None:
+    """critical_path_first patches dbt's private GraphQueue and quietly keeps dbt's own order
+    when it cannot: this test is where a dbt upgrade that moved it shows, loudly."""
+    from dbt.version import __version__
+
+    queue = _queue()
+    needed = ["_get_scores", "get", "mark_done"]
+    missing = [name for name in needed if not hasattr(GraphQueue, name)]
+    missing += [name for name in ("in_progress", "some_task_done") if not hasattr(queue, name)]
+    assert not missing, f"dbt {__version__} changed GraphQueue: update segmentation.dbt_schedule"
+    assert __version__.startswith("1.11."), (
+        f"segmentation.dbt_schedule was checked against dbt-core 1.11, this is {__version__}: "
+        "check that GraphQueue still hands out nodes as critical_path_first expects"
+    )
