@@ -1,4 +1,4 @@
-{#- The reference time of every feature and segment (DESIGN.md section 3).
+{#- The reference time of every feature and segment (docs/architecture.md).
     The only reader of the clock: var `as_of`, else the time the run started,
     so a rebuild with the same data and as_of gives the same answer. -#}
 {% macro as_of_literal() -%}

@@ -1,4 +1,4 @@
-{#- Engine-specific SQL lives here so the models stay portable (DESIGN.md section 6). -#}
+{#- Engine-specific SQL lives here so the models stay portable (docs/architecture.md). -#}
 
 {#- The whole input row as a JSON string, kept with quarantined rows so nothing
     the user gave is lost. `relation_alias` is the CTE or table alias. -#}

@@ -1,5 +1,5 @@
 {#- Severity of the business-rule tests: var `business_test_severity` if set,
-    else 'error' on a prod target and 'warn' everywhere else (DESIGN.md section 5). -#}
+    else 'error' on a prod target and 'warn' everywhere else (docs/architecture.md). -#}
 {% macro business_test_severity() -%}
     {%- set configured = var('business_test_severity') -%}
     {%- if configured -%}

@@ -14,7 +14,7 @@ import pytest
 from segmentation.contract import SCHEMAS, TABLES
 from segmentation.importers.online_retail import ImportReport, import_online_retail
 
-# DESIGN.md lives in <shared>/, with the data sets beside it; the repo is <work>/main.
+# the shared data sets sit beside the checkout: <work>/shared/datasets, the repo is <work>/main.
 REAL_FILE = (
     Path(__file__).resolve().parents[3] / "shared/datasets/online_retail/online_retail.parquet"
 )
