@@ -13,7 +13,7 @@ from segmentation import contract
 from segmentation.generate import PERSONA_NAMES, STATE_DIR, TRUTH_TABLES, generate
 
 END = datetime(2024, 11, 30, 18, 30, 0)
-CUSTOMERS, DAYS, SEED = 400, 120, 11
+CUSTOMERS, DAYS, SEED = 400, 120, 12
 
 EXPECTED_REASONS = {
     ("customers", "null_key"),

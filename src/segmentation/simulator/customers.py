@@ -31,7 +31,7 @@ from segmentation.simulator.mess import (
 from segmentation.simulator.profiles import N_PERSONAS, PERSONA, PERSONA_NAMES, P, category_of
 from segmentation.simulator.state import Persons
 
-LATER_OPTIN_PER_YEAR = -np.log(0.7)  # 30 % of those without consent opt in within a year
+LATER_OPTIN_SHARE = 0.3  # of those without consent opt in later, within the first period
 CITY_NAMES = pa.array([c[0] for c in CITIES])
 COUNTRIES = pa.array([c[1] for c in CITIES])
 FIRST_NAMES = pa.array(FIRST_NAMES_FEMALE + FIRST_NAMES_MALE)
@@ -154,7 +154,7 @@ def _consent_schedule(
     at_signup = ~email_null & (rng.random(n) < P["consent_rate"][persona])
     later = ~email_null & ~at_signup
     c_in = np.where(at_signup, signup + rng.integers(2, 90, n), NEVER)
-    wait = rng.exponential(YEAR / LATER_OPTIN_PER_YEAR, n).astype(np.int64)
+    wait = rng.exponential(YEAR / ctx.shop.optin_per_year, n).astype(np.int64)
     c_in[later] = np.maximum(sample_times_near(rng, a0 + wait)[later], a0[later])
     rate = np.maximum(P["optout_rate"][persona], 1e-9)
     out_from = np.maximum(c_in, ctx.period.lo) + HOUR

@@ -28,7 +28,12 @@ from segmentation.simulator.catalog import (
     urls,
 )
 from segmentation.simulator.context import Ctx, Period
-from segmentation.simulator.customers import customers_table, initial_population, new_signups
+from segmentation.simulator.customers import (
+    LATER_OPTIN_SHARE,
+    customers_table,
+    initial_population,
+    new_signups,
+)
 from segmentation.simulator.email import Mail, simulate_email
 from segmentation.simulator.mess import BAD_EMAIL_TYPE, BAD_WEB_TYPE, arrival
 from segmentation.simulator.orders import simulate_orders
@@ -96,18 +101,10 @@ class _Out:
         )
 
 
-def _numbered(numbers: np.ndarray, fmt: idf.IdFormat) -> tuple[pa.Array, np.ndarray]:
-    """(id vocabulary, index per row; -1 stays -1 = null) for id numbers (-1: none)."""
-    uniq = np.unique(numbers[numbers >= 0])
-    return fmt.ids(uniq), np.where(numbers >= 0, np.searchsorted(uniq, numbers), -1)
-
-
 def _web_table(ctx: Ctx, w: WebEvents) -> pa.Table:
-    devices, dev_idx = np.unique(w.anon, return_inverse=True)
-    cust_vocab, cust_idx = _numbered(w.customer, idf.CUSTOMER)
     cols = {
-        "anonymous_id": (idf.anonymous_ids(devices, ctx.shop.salt), dev_idx),
-        "customer_id": (cust_vocab, cust_idx),
+        "anonymous_id": (idf.anonymous_ids(w.devices, ctx.shop.salt), w.device),
+        "customer_id": (idf.CUSTOMER.ids(w.customers), w.customer),
         "event_type": (pa.array(WEB_TYPES), w.etype),
         "product_id": (ctx.shop.catalog.prod_ids, w.prod),
         "page_url": (ctx.urls.values, w.url),
@@ -116,9 +113,8 @@ def _web_table(ctx: Ctx, w: WebEvents) -> pa.Table:
 
 
 def _email_table(ctx: Ctx, persons: Persons, m: Mail) -> pa.Table:
-    cust_vocab, cust_idx = _numbered(persons.rec_num[m.person], idf.CUSTOMER)
     cols = {
-        "customer_id": (cust_vocab, cust_idx),
+        "customer_id": (idf.CUSTOMER.ids(persons.rec_num), m.person),
         "campaign_id": (ctx.shop.catalog.camp_ids, m.camp),
         "event_type": (pa.array(EMAIL_TYPES), m.etype),
     }
@@ -134,7 +130,7 @@ def _period(
     act = activity(ctx, persons)
     orders = simulate_orders(ctx, persons, act, created)
     mail = simulate_email(ctx, persons, act, created, due)
-    web = simulate_web(ctx, persons, act, orders, mail, created)
+    web = simulate_web(ctx, persons, act, orders, mail)
     customer = np.where(
         orders.rec == 1, persons.dup_num[orders.person], persons.rec_num[orders.person]
     )
@@ -170,14 +166,19 @@ def resolve_end(end: datetime | None) -> datetime:
     return end.replace(microsecond=0)
 
 
-def _new_shop(rng: np.random.Generator, customers: int, hi: int, sink: Sink, truth: Truth) -> Shop:
-    """Products and the device salt of a new shop; writes the products table."""
+def _new_shop(
+    rng: np.random.Generator, customers: int, period: Period, sink: Sink, truth: Truth
+) -> Shop:
+    """Products and the device salt of a new shop; writes the products table. Later
+    opt-ins: LATER_OPTIN_SHARE of the first period's customers, then at that pace."""
+    hi = period.hi
     prod_cat, cents, names, brands = make_products(rng)
     numbers = rng.permutation(len(prod_cat)) + 1
     empty = np.empty(0, np.int64)
     catalog = Catalog(prod_cat, cents, numbers, empty, empty)
     salt = int(rng.integers(0, 1 << 63))
-    shop = Shop(hi, salt, 0.0, catalog, Counters(customer=customers, person=customers))
+    optin = -np.log(1 - LATER_OPTIN_SHARE) / period.years
+    shop = Shop(hi, salt, 0.0, optin, catalog, Counters(customer=customers, person=customers))
     products, bad_ids = products_table(rng, catalog, names, brands, hi)
     truth.broke("products", bad_ids, "negative_price")
     sink.write("products", products)
@@ -196,7 +197,7 @@ def generate_run(
     chunks = _chunks(customers, chunk_size)
     sink, truth, res = Sink(out, None, chunked=len(chunks) > 1), Truth(), _Out()
     try:
-        shop = _new_shop(g_rng, customers, hi, sink, truth)
+        shop = _new_shop(g_rng, customers, period, sink, truth)
         sink.write("email_campaigns", new_campaigns(g_rng, shop.catalog, period.lo, hi))
         vocab = urls(shop.catalog)
         say(f"{customers:,} persons, {days} days until {end.isoformat()}, seed {seed}")

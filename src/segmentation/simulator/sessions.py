@@ -2,9 +2,9 @@
 the previous one within hours), one purchase session per order (ending at ordered_at),
 landing sessions after 60 % of the e-mail clicks, consideration episodes (2-3 visits
 within days putting the same product into the cart and starting the checkout without
-buying), a sign-up session per sign-up, and visitors who never sign up (0.2 per person
-and year). Each person browses on one or two devices; a device whose events are already
-in the raw data is only identified as the records it was identified as before."""
+buying), and visitors who never sign up (0.2 per person and year). Each person browses
+on one or two devices; a device whose events are already in the raw data is only
+identified as the records it was identified as before."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from segmentation.simulator.orders import Orders
 from segmentation.simulator.profiles import STRANGER_IDX, P
 from segmentation.simulator.state import Persons
 
-BROWSE, BUY, LANDING, VISITOR, CONSIDER, SIGNUP = range(6)
+BROWSE, BUY, LANDING, VISITOR, CONSIDER = range(5)
 STRANGER_VISITORS_PER_PERSON_YEAR = 0.2
 NO_ID = 99  # ident_from past any session's end: anonymous throughout
 
@@ -46,7 +46,7 @@ class Sessions:
     order: np.ndarray  # purchase: order index, else -1
     camp: np.ndarray  # landing: campaign index, else -1
     kprod: np.ndarray  # consideration: the product, else -1
-    t: np.ndarray  # start, or end for purchase and sign-up sessions
+    t: np.ndarray  # start, or end for purchase sessions (ordered_at)
     offline: np.ndarray  # seconds until the device syncs (0: online)
 
     @classmethod
@@ -85,7 +85,7 @@ def _of(
 
 
 def build_sessions(
-    ctx: Ctx, persons: Persons, act: Activity, orders: Orders, mail: Mail, created: np.ndarray
+    ctx: Ctx, persons: Persons, act: Activity, orders: Orders, mail: Mail
 ) -> Sessions:
     parts = [
         _browse(ctx, persons, act),
@@ -93,7 +93,6 @@ def build_sessions(
         _landing(ctx, persons, act, mail),
         _visitors(ctx, len(persons)),
         _consider(ctx, persons, act),
-        _signup(ctx, persons, created),
     ]
     s = Sessions.concat(parts)
     _bind(persons, s)
@@ -186,16 +185,6 @@ def _consider(ctx: Ctx, persons: Persons, act: Activity) -> Sessions:
     person = ep_person[k_ep]
     return _of(ctx, persons, CONSIDER, person, t, rec=pick_record(rng, persons, person, t),
                length=3 + rng.poisson(1.0, len(k_ep)), kprod=ep_prod[k_ep])  # fmt: skip
-
-
-def _signup(ctx: Ctx, persons: Persons, created: np.ndarray) -> Sessions:
-    """The visit that ends with the sign-up, identified from its last event on."""
-    lo = ctx.period.lo
-    person = np.flatnonzero(created & (persons.signup > lo))
-    length = 2 + ctx.rng.poisson(1.0, len(person))
-    return _of(ctx, persons, SIGNUP, person, persons.signup[person], length=length,
-               ident_from=length - 1, slot=np.zeros(len(person), np.int64),
-               anon=persons.dev0[person])  # fmt: skip
 
 
 def _bind(persons: Persons, s: Sessions) -> None:

@@ -101,7 +101,8 @@ class Persons:
 
     @classmethod
     def from_table(cls, table: pa.Table) -> Persons:
-        return cls(**{f.name: table[f.name].to_numpy() for f in fields(cls)})
+        # copies: a period updates the state in place
+        return cls(**{f.name: np.array(table[f.name].to_numpy()) for f in fields(cls)})
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Shop:
     end: int
     salt: int
     signups_per_day: float
+    optin_per_year: float  # later e-mail opt-ins of those without consent
     catalog: Catalog
     counters: Counters = field(default_factory=Counters)
 
@@ -121,6 +123,7 @@ class Shop:
             "end": self.end,
             "salt": self.salt,
             "signups_per_day": self.signups_per_day,
+            "optin_per_year": self.optin_per_year,
             "counters": asdict(self.counters),
             "products": {
                 "category": c.prod_cat.tolist(),
@@ -148,11 +151,12 @@ class Shop:
             camp_kinds=np.array(camp["kind"], np.int64),
         )
         return cls(
-            spec["end"],
-            spec["salt"],
-            spec["signups_per_day"],
-            catalog,
-            Counters(**spec["counters"]),
+            end=spec["end"],
+            salt=spec["salt"],
+            signups_per_day=spec["signups_per_day"],
+            optin_per_year=spec["optin_per_year"],
+            catalog=catalog,
+            counters=Counters(**spec["counters"]),
         )
 
 

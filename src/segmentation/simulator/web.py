@@ -31,7 +31,6 @@ from segmentation.simulator.sessions import (
     BUY,
     CONSIDER,
     LANDING,
-    SIGNUP,
     VISITOR,
     Sessions,
     build_sessions,
@@ -43,10 +42,13 @@ PAGE_W = np.array([0.35, 0.09, 0.08, 0.05, 0.02, 0.02, 0.03, 0.06])  # STATIC_PA
 
 @dataclass
 class WebEvents:
-    """The period's web events, in session order."""
+    """The period's web events, in session order; devices and customers as indexes into
+    the numbers that occur (the vocabularies of the columns)."""
 
-    anon: np.ndarray  # device number
-    customer: np.ndarray  # customer number, -1: anonymous
+    devices: np.ndarray  # device numbers
+    device: np.ndarray  # index into devices
+    customers: np.ndarray  # customer numbers
+    customer: np.ndarray  # index into customers, -1: anonymous
     etype: np.ndarray
     prod: np.ndarray  # product index, -1: none
     url: np.ndarray  # index into ctx.urls.values
@@ -68,9 +70,9 @@ class _Ev:
 
 
 def simulate_web(
-    ctx: Ctx, persons: Persons, act: Activity, orders: Orders, mail: Mail, created: np.ndarray
+    ctx: Ctx, persons: Persons, act: Activity, orders: Orders, mail: Mail
 ) -> WebEvents:
-    s = build_sessions(ctx, persons, act, orders, mail, created)
+    s = build_sessions(ctx, persons, act, orders, mail)
     visitor = s.kind == VISITOR
     n_vis = int(s.anon[visitor].max()) + 1 if visitor.any() else 0
     s.anon[visitor] += ctx.shop.counters.device
@@ -93,14 +95,22 @@ def simulate_web(
         ctx.period.lo + 1,
     )
     identified = (pos >= s.ident_from[e_s]) & (s.person[e_s] >= 0)
-    person, rec = s.person[e_s], s.rec[e_s]
-    customer = np.where(
-        rec == 1, persons.dup_num[np.maximum(person, 0)], persons.rec_num[np.maximum(person, 0)]
-    )
-    _remember_devices(persons, person, s.slot[e_s], rec, identified)
+    _remember_devices(persons, s.person[e_s], s.slot[e_s], s.rec[e_s], identified)
+    devices, s_dev = np.unique(s.anon, return_inverse=True)  # per session: cheap
+    customers, s_cust = _session_customers(persons, s)
+    customer = np.where(identified, s_cust[e_s], -1)
     return WebEvents(
-        s.anon[e_s], np.where(identified, customer, -1), e_type, e_prod, url, occurred, received
+        devices, s_dev[e_s], customers, customer, e_type, e_prod, url, occurred, received
     )
+
+
+def _session_customers(persons: Persons, s: Sessions) -> tuple[np.ndarray, np.ndarray]:
+    """(customer numbers, index per session; -1 for visitors) of the sessions' records."""
+    p = np.maximum(s.person, 0)
+    number = np.where(s.rec == 1, persons.dup_num[p], persons.rec_num[p])
+    known = s.person >= 0
+    customers = np.unique(number[known])
+    return customers, np.where(known, np.searchsorted(customers, number), -1)
 
 
 def _remember_devices(
@@ -108,15 +118,18 @@ def _remember_devices(
 ) -> None:
     """Which devices have events, and as which records they were identified."""
     p = person >= 0
-    np.bitwise_or.at(persons.used, person[p], (1 << slot[p]).astype(np.int8))
+    # buffered fancy-index updates are exact here: every write of one statement ORs the
+    # same bit (np.bitwise_or.at would be ten times slower)
     for sl, bound in ((0, persons.bound0), (1, persons.bound1)):
-        m = p & identified & (slot == sl)
-        np.bitwise_or.at(bound, person[m], (1 << rec[m]).astype(np.int8))
+        on = p & (slot == sl)
+        persons.used[person[on]] |= np.int8(1 << sl)
+        for r in (0, 1):
+            bound[person[on & identified & (rec == r)]] |= np.int8(1 << r)
 
 
 def _times(ctx: Ctx, s: Sessions, ev: _Ev) -> np.ndarray:
-    """occurred_at: gaps at the persona's pace; purchase and sign-up sessions end at their
-    anchor (ordered_at, signup_at), the others start at theirs."""
+    """occurred_at: gaps at the persona's pace; purchase sessions end at ordered_at, the
+    others start at their time."""
     gap = ctx.rng.exponential(P["event_gap"][s.persona[ev.s]]).astype(np.int64) + 4
     gap = np.minimum(gap, np.where(ev.buy & (ev.pos >= ev.pre), 240, 600))
     gap[ev.pos == 0] = 0
@@ -124,8 +137,7 @@ def _times(ctx: Ctx, s: Sessions, ev: _Ev) -> np.ndarray:
     first = np.cumsum(s.length) - s.length
     rel = cs - cs[first][ev.s]
     total = rel[first + s.length - 1]
-    anchored = (s.kind == BUY) | (s.kind == SIGNUP)
-    return np.where(anchored, s.t - total, s.t)[ev.s] + rel
+    return np.where(s.kind == BUY, s.t - total, s.t)[ev.s] + rel
 
 
 def _types(ctx: Ctx, s: Sessions, ev: _Ev) -> np.ndarray:
@@ -150,7 +162,6 @@ def _types(ctx: Ctx, s: Sessions, ev: _Ev) -> np.ndarray:
     e_type[is_k & (pos == e_len - 2)] = ADD
     e_type[is_k & (pos == e_len - 1)] = CHECKOUT
     e_type[is_k & (pos == 0)] = PAGE_VIEW
-    e_type[(ev.kind == SIGNUP) & (pos == e_len - 1)] = PAGE_VIEW
     # no removal or checkout before something is in the cart
     _, has_add = ffill(e_type == ADD, ev.s)
     e_type[(e_type == REMOVE) & ~has_add] = PRODUCT_VIEW
@@ -206,5 +217,4 @@ def _pages(ctx: Ctx, s: Sessions, ev: _Ev, e_type: np.ndarray, e_prod: np.ndarra
     url[e_type == REMOVE] = URL_STATIC["/cart"]
     url[e_type == CHECKOUT] = URL_STATIC["/checkout"]
     url[e_type == PURCHASE] = URL_STATIC["/checkout/confirmation"]
-    url[(ev.kind == SIGNUP) & (ev.pos == ev.length - 1)] = URL_STATIC["/account"]
     return url
