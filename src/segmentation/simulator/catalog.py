@@ -20,6 +20,7 @@ from segmentation.personas import (
 from segmentation.simulator import ids as idf
 from segmentation.simulator.arrays import largest_remainder, money, ts
 from segmentation.simulator.calendar import DAY, campaign_slots, dt
+from segmentation.simulator.mess import n_broken
 from segmentation.simulator.profiles import P, category_of
 
 N_PRODUCTS = 600
@@ -85,8 +86,6 @@ def products_table(
 ) -> tuple[pa.Table, pa.Array]:
     """The products table with updated_at before ``end`` and extra rows with a negative
     price (contract-breaking); returns (table, ids of the broken rows)."""
-    from segmentation.simulator.mess import n_broken
-
     updated = end - rng.integers(0, 400 * DAY, N_PRODUCTS)
     recent = rng.random(N_PRODUCTS) < 0.05
     updated[recent] = end - rng.integers(0, DAY, int(recent.sum()))
