@@ -200,14 +200,15 @@ def redeliver_candidates(ctx: Ctx, table: str, data: pa.Table) -> pa.Table:
     types = contract.WEB_EVENT_TYPES if table == "web_events" else contract.EMAIL_EVENT_TYPES
     recv = data["received_at"].combine_chunks().cast(pa.int64()).to_numpy() // 1_000_000
     # planted future rows are no candidates (they are received after hi)
+    last_day = data.take(pa.array(np.flatnonzero((recv > hi - DAY) & (recv <= hi))))
     ok = pc.and_(
-        pc.is_valid(data["event_id"]), pc.is_in(data["event_type"], value_set=pa.array(types))
+        pc.is_valid(last_day["event_id"]),
+        pc.is_in(last_day["event_type"], value_set=pa.array(types)),
     )
-    cand = np.flatnonzero(ok.to_numpy(zero_copy_only=False) & (recv > hi - DAY) & (recv <= hi))
+    cand = np.flatnonzero(ok.to_numpy(zero_copy_only=False))
     k = int(rng.binomial(len(cand), EVENT_DUPLICATE_RATE * REDELIVERY_SHARE))
-    return data.take(
-        pa.array(np.sort(rng.choice(cand, k, replace=False)) if k else np.empty(0, np.int64))
-    )
+    pick = np.sort(rng.choice(cand, k, replace=False)) if k else np.empty(0, np.int64)
+    return last_day.take(pa.array(pick))
 
 
 def redelivered(ctx: Ctx, table: str, rows: pa.Table) -> pa.Table:
