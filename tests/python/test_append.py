@@ -243,6 +243,17 @@ def test_late_events(con) -> None:
     assert before_old_end > 0
 
 
+def test_opens_of_old_deliveries(con) -> None:
+    """E-mails delivered before the old end are opened (and clicked) in the new days."""
+    late_opens = _one(
+        con,
+        f"""select count(*) from new_email_events n join old_email_campaigns c using (campaign_id)
+            where n.event_type in ('open', 'click') and c.sent_at <= {_ts(END)}
+              and n.occurred_at > {_ts(END)}""",
+    )
+    assert late_opens > 0
+
+
 def test_duplicates_match_truth(con) -> None:
     for table in ("web_events", "email_events", "orders", "customers"):
         key = {"orders": "order_id", "customers": "customer_id"}.get(table, "event_id")
