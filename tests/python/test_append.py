@@ -14,7 +14,7 @@ import pytest
 
 from segmentation import cli, contract, raw_store
 from segmentation.append import append_days, part_name
-from segmentation.generate import GENERATION_FILE, TRUTH_TABLES, generate
+from segmentation.generate import GENERATION_FILE, STATE_DIR, TRUTH_TABLES, generate
 
 END = datetime(2024, 11, 26, 18, 0, 0)  # a Tuesday: the 3 new days hold Friday's sale mailing
 CUSTOMERS, DAYS, SEED = 1_500, 60, 5
@@ -243,6 +243,17 @@ def test_late_events(con) -> None:
     assert before_old_end > 0
 
 
+def test_opens_of_old_deliveries(con) -> None:
+    """E-mails delivered before the old end are opened (and clicked) in the new days."""
+    late_opens = _one(
+        con,
+        f"""select count(*) from new_email_events n join old_email_campaigns c using (campaign_id)
+            where n.event_type in ('open', 'click') and c.sent_at <= {_ts(END)}
+              and n.occurred_at > {_ts(END)}""",
+    )
+    assert late_opens > 0
+
+
 def test_duplicates_match_truth(con) -> None:
     for table in ("web_events", "email_events", "orders", "customers"):
         key = {"orders": "order_id", "customers": "customer_id"}.get(table, "event_id")
@@ -373,7 +384,7 @@ def test_cli_appends_again_and_without_generation_json(run_a, tmp_path, capsys) 
         NEW_END.isoformat(),
         (NEW_END + timedelta(days=1)).isoformat(),
     ]
-    # without generation.json the old end is the newest real timestamp (future rows left out)
+    # without generation.json the old end is the end of the stored population state
     bare = tmp_path / "bare"
     shutil.copytree(root_a, bare)
     (bare / "truth" / GENERATION_FILE).unlink()
@@ -382,11 +393,17 @@ def test_cli_appends_again_and_without_generation_json(run_a, tmp_path, capsys) 
     started = datetime.fromisoformat(spec["appends"][0]["from"])
     assert NEW_END - timedelta(hours=1) <= started <= NEW_END
     assert spec["customers"] is None
-    # without any truth file the planted future rows cannot be told apart: a clear error
+    # without the stored population state there is nothing to continue: a clear error
+    # that names what is missing
     blind = tmp_path / "blind"
     shutil.copytree(root_a / "raw", blind / "raw")
-    with pytest.raises(ValueError, match="cannot tell where the generated data ends"):
+    with pytest.raises(ValueError, match=r"no simulator state in .*missing shop\.json"):
         append_days(blind / "raw", 1, progress=False)
+    partial = tmp_path / "partial"
+    shutil.copytree(root_a, partial)
+    (partial / "truth" / STATE_DIR / "persons.parquet").unlink()
+    with pytest.raises(ValueError, match=r"missing persons\.parquet\)"):
+        append_days(partial / "raw", 1, progress=False)
 
 
 def test_raw_store_append_part(tmp_path) -> None:

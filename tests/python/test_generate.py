@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from segmentation import contract
-from segmentation.generate import PERSONA_NAMES, TRUTH_TABLES, generate
+from segmentation.generate import PERSONA_NAMES, STATE_DIR, TRUTH_TABLES, generate
 
 END = datetime(2024, 11, 30, 18, 30, 0)
-CUSTOMERS, DAYS, SEED = 400, 120, 11
+CUSTOMERS, DAYS, SEED = 400, 120, 12
 
 EXPECTED_REASONS = {
     ("customers", "null_key"),
@@ -71,8 +71,9 @@ def test_files_match_contract(run_a) -> None:
     assert sorted(p.name for p in (base / "raw").iterdir()) == sorted(
         f"{t}.parquet" for t in contract.TABLES
     )
+    # the population state that appends continue from is kept next to the truth
     assert sorted(p.name for p in (base / "truth").iterdir()) == sorted(
-        [*(f"{t}.parquet" for t in TRUTH_TABLES), "generation.json"]
+        [*(f"{t}.parquet" for t in TRUTH_TABLES), "generation.json", STATE_DIR]
     )
 
 

@@ -141,7 +141,10 @@ def schedule(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     generate(
         customers=CUSTOMERS,
         days=DAYS,
-        seed=11,
+        # a seed whose six clusters differ in size by 7+ persons at END and END + 2 days:
+        # cluster ids of a refit are matched to the previous fit, a full build numbers them
+        # by size, so near-equal sizes would swap ids between the two and nothing else
+        seed=12,
         end=END,
         out=raw,
         truth_out=root / "truth",
