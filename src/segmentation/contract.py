@@ -15,7 +15,9 @@ import yaml
 MONEY = pa.decimal128(18, 4)  # unit prices can carry sub-penny values
 TS = pa.timestamp("us")
 
-SOURCES_YML = Path(__file__).resolve().parents[2] / "models" / "staging" / "raw" / "_raw__sources.yml"
+SOURCES_YML = (
+    Path(__file__).resolve().parents[2] / "models" / "staging" / "raw" / "_raw__sources.yml"
+)
 
 # the contract's SQL types as Arrow types
 _ARROW_TYPES = {
@@ -30,7 +32,9 @@ _ARROW_TYPES = {
 def _load_sources(path: Path = SOURCES_YML) -> list[dict]:
     """The tables of the dbt source `raw`: the one definition of the contract."""
     if not path.is_file():
-        raise RuntimeError(f"the raw contract {path} is missing: run from a checkout of the project")
+        raise RuntimeError(
+            f"the raw contract {path} is missing: run from a checkout of the project"
+        )
     sources = yaml.safe_load(path.read_text())["sources"]
     return next(source for source in sources if source["name"] == "raw")["tables"]
 

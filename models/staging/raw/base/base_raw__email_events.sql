@@ -36,7 +36,8 @@ validated as (
         event_id as record_key,
         case
             when event_id is null or customer_id is null or occurred_at is null then 'null_key'
-            when event_type is null
+            when
+                event_type is null
                 or event_type not in ({{ raw_accepted_values('email_events', 'event_type') }})
                 then 'unknown_event_type'
             when occurred_at > {{ as_of() }} then 'future_timestamp'

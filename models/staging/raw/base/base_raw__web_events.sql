@@ -39,7 +39,8 @@ validated as (
         case
             when event_id is null or occurred_at is null then 'null_key'
             when anonymous_id is null and customer_id is null then 'null_key'
-            when event_type is null
+            when
+                event_type is null
                 or event_type not in ({{ raw_accepted_values('web_events', 'event_type') }})
                 then 'unknown_event_type'
             when occurred_at > {{ as_of() }} then 'future_timestamp'
