@@ -50,16 +50,17 @@
     {{ return([(none, none, false)]) }}
 {% endmacro %}
 
-{#- The readers upstream of `node` (through any model in between), by name. -#}
-{% macro load_manifest_ancestors(node, reader_ids, found) %}
-    {%- for parent_id in node.depends_on.nodes if parent_id in graph.nodes -%}
-        {%- set parent = graph.nodes[parent_id] -%}
-        {%- if parent_id in reader_ids and parent.name not in found -%}
-            {%- do found.append(parent.name) -%}
+{#- The readers upstream of `node` (through any model in between), by name; `visited`
+    keeps the walk to one visit per node. -#}
+{% macro load_manifest_ancestors(node, reader_ids, found, visited) %}
+    {%- for parent_id in node.depends_on.nodes if parent_id in graph.nodes and parent_id not in visited -%}
+        {%- do visited.append(parent_id) -%}
+        {%- if parent_id in reader_ids -%}
+            {%- do found.append(graph.nodes[parent_id].name) -%}
         {%- endif -%}
-        {%- do load_manifest_ancestors(parent, reader_ids, found) -%}
+        {%- do load_manifest_ancestors(graph.nodes[parent_id], reader_ids, found, visited) -%}
     {%- endfor -%}
-    {{ return(found) }}
+    {{ return(found | sort) }}
 {% endmacro %}
 
 {#- SQL timestamp literal of a manifest value (text), or `default` when it is null. -#}

@@ -56,7 +56,7 @@ ancestors as (
         cast(null as {{ dbt.type_string() }}) as ancestor_name
     where false
     {%- for reader in readers %}
-        {%- for ancestor in load_manifest_ancestors(reader, reader_ids, []) %}
+        {%- for ancestor in load_manifest_ancestors(reader, reader_ids, [], []) %}
 
             union all
 
