@@ -9,15 +9,18 @@
     last run left them with adapter.get_relation (a ref back would be a cycle) and holds, per
     model and raw table, the lookback window start, the newest event built, the last as_of,
     the late day ranges, the files added or moved, whether a file or an upstream model
-    reloaded, and the model's last loaded_at. A model then reads one row (one query) and
-    turns it into literal predicates: literals, not subqueries, go down into the Parquet scans
-    (macros/incremental.sql, incremental_branches).
+    reloaded, and the model's last loaded_at. A model then reads its rows with one query (a
+    pre-hook that needs them, as the deletes of audit_rejected_rows and the file reloads, is
+    a second rendering and a second query) and turns them into literal predicates: literals,
+    not subqueries, go down into the Parquet scans (macros/incremental.sql,
+    incremental_event_branches).
 
-    Its readers are the incremental models that ref it (no list to keep): a stg_raw__ model for its raw
-    table, audit_rejected_rows for every raw table, any other model for its loaded_at. A
-    manifest left from an earlier run (a selection without it) widens the windows: every value
-    is from an older state, so a model reads more rows and dedupes them against what it has;
-    only a --full-refresh of an upstream model since then goes unseen. A warning says so. -#}
+    Its readers are the incremental models that ref it (no list to keep): a stg_raw__ model
+    for its raw table, audit_rejected_rows for every raw table, any other model for its
+    loaded_at. A manifest left from an earlier run (a selection without it) widens the
+    windows: every value is from an older state, so a model reads more rows and dedupes them
+    against what it has; only a --full-refresh of an upstream model since then goes unseen.
+    A warning says so. -#}
 
 {#- The incremental models that ref the manifest `manifest_id`, by name (none while
     parsing); a table that refs it (int_web_visitors_touched) reads another model's row. -#}
