@@ -106,8 +106,10 @@
             ~ "once after that (dbt build -s audit_load_manifest).") }}
     {%- endif -%}
     {%- if not result.rows[0]['is_current'] -%}
-        {{ log("audit_load_manifest is from an earlier run than " ~ model_name ~ "'s: its windows are "
-            ~ "those of the state then (wider, never narrower); select audit_load_manifest too", info=true) }}
+        {%- do exceptions.warn(
+            "audit_load_manifest is from an earlier run than " ~ model_name ~ "'s: its windows are those "
+            ~ "of the state then (wider; a --full-refresh upstream since goes unseen). Select "
+            ~ "audit_load_manifest too.") -%}
     {%- endif -%}
     {%- set windows = {} -%}
     {%- for row in result.rows -%}
