@@ -2,7 +2,10 @@
     what arrived since their last run: rows whose load time (`received_at`) falls in a
     lookback window of `incremental_lookback_days` whole days before the newest load
     already built, plus the days `audit_raw_arrivals` saw grow beyond that window.
-    Downstream models recompute only the visitors, people or keys those rows touch. -#}
+    Downstream models recompute only the visitors, people or keys those rows touch.
+    What a run loads (window start, newest event built, late days, last as_of, loaded_at) is
+    computed once by audit_load_manifest; the macros here turn a model's manifest row
+    (load_window, macros/load_manifest.sql) into predicates and never query a table. -#}
 
 {#- delete+insert where the engine has it; merge on Spark and Databricks (same unique keys). -#}
 {% macro incremental_strategy() -%}
@@ -27,48 +30,6 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
-{#- One value from a query on an existing relation, at run time (none when parsing). -#}
-{% macro scalar_query(sql) %}
-    {%- if not execute -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set result = run_query(sql) -%}
-    {%- if result is none or result.rows | length == 0 -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(result.columns[0].values()[0]) }}
-{% endmacro %}
-
-{#- Start of the lookback window: midnight `incremental_lookback_days` days before the newest
-    `column` value already in `relation`, as a SQL timestamp literal (null when empty). -#}
-{% macro lookback_window_start(relation, column='received_at') %}
-    {%- set lookback = var('incremental_lookback_days') | int -%}
-    {%- set value = scalar_query(
-        "select cast(" ~ dbt.date_trunc('day', dbt.dateadd('day', -lookback, 'max(' ~ column ~ ')'))
-        ~ " as varchar) from " ~ relation
-    ) -%}
-    {%- if value is none -%}
-        {{ return('cast(null as timestamp)') }}
-    {%- endif -%}
-    {{ return("cast('" ~ value ~ "' as timestamp)") }}
-{% endmacro %}
-
-{#- The newest `loaded_at` in an incremental model, as a SQL literal: rows upstream loaded
-    after it are the ones this run has to process. -#}
-{% macro last_loaded_at(relation) %}
-    {%- if execute and 'loaded_at' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-        {{ exceptions.raise_compiler_error(
-            relation ~ " has no loaded_at column: it was built by an earlier version of the project, "
-            ~ "before it was incremental. Rebuild it once with `segmentation refresh --full-refresh` "
-            ~ "(or `dbt build --full-refresh`).") }}
-    {%- endif -%}
-    {%- set value = scalar_query("select cast(max(loaded_at) as varchar) from " ~ relation) -%}
-    {%- if value is none -%}
-        {{ return("cast('1900-01-01' as timestamp)") }}
-    {%- endif -%}
-    {{ return("cast('" ~ value ~ "' as timestamp)") }}
-{% endmacro %}
-
 {#- An incremental event model holds only events up to the as_of it was built with; an
     earlier as_of would need them removed, which only a full rebuild does. `newest` is the
     newest occurred_at already built (text, or none when empty). -#}
@@ -81,75 +42,29 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- The received days (text, none for a null received_at) whose raw row count
-    `audit_raw_arrivals` saw change since `relation` last loaded; with `beyond_window_only`
-    just those beyond the lookback window (late arrivals: they are reloaded). -#}
-{% macro late_arrival_days(relation, source_table, beyond_window_only=true) %}
-    {%- set arrivals = ref('audit_raw_arrivals') -%}
-    {%- if not execute -%}
-        {{ return([]) }}
-    {%- endif -%}
-    {%- set result = run_query(
-        "select distinct cast(received_date as varchar) from " ~ arrivals
-        ~ " where source_table = '" ~ source_table ~ "'"
-        ~ (" and is_beyond_window" if beyond_window_only else "")
-        ~ " and observed_at > " ~ last_loaded_at(relation) ~ " order by 1"
-    ) -%}
-    {%- set days = [] -%}
-    {%- for row in result.rows -%}
-        {%- do days.append(row[0]) -%}
-    {%- endfor -%}
-    {{ return(days) }}
-{% endmacro %}
-
-{#- Runs of consecutive days ('YYYY-MM-DD', none skipped) as [start, end) timestamp literal
-    pairs: a year of late days is one range, not 365 branches. -#}
-{% macro day_ranges(days) %}
-    {%- set parsed = [] -%}
-    {%- for day in days | reject('none') | unique | sort -%}
-        {%- do parsed.append(modules.datetime.date.fromisoformat(day)) -%}
-    {%- endfor -%}
-    {%- set firsts, lasts = [], [] -%}
-    {%- for day in parsed -%}
-        {%- if lasts and (day - lasts[-1]).days == 1 -%}
-            {%- do lasts.pop() -%}
-        {%- else -%}
-            {%- do firsts.append(day) -%}
-        {%- endif -%}
-        {%- do lasts.append(day) -%}
-    {%- endfor -%}
-    {%- set ranges = [] -%}
-    {%- for first, last in zip(firsts, lasts) -%}
-        {%- do ranges.append((
-            "cast('" ~ first.isoformat() ~ "' as timestamp)",
-            "cast('" ~ (last + modules.datetime.timedelta(days=1)).isoformat() ~ "' as timestamp)",
-        )) -%}
-    {%- endfor -%}
-    {{ return(ranges) }}
-{% endmacro %}
-
-{#- The rows an incremental staging model reads from its base view: what arrived in the
-    lookback window, rows that were in the future of the last as_of, and the late days, as
-    disjoint predicates, each on as few columns as it can. The model reads one branch per
-    predicate (union all): a predicate on one column goes down into the scan, so DuckDB
-    reads the other columns only for the rows it keeps; the same filter as one OR over two
-    columns was applied after a full scan (1.5 s against 0.35 s on the raw web events at 1M).
-    Literals, not subqueries, for the same reason. An empty table reads everything. -#}
-{% macro incremental_event_branches(relation, source_table, window_start, newest_event) %}
-    {%- if newest_event is none -%}
+{#- The rows an incremental staging model reads from its base view, from its manifest row
+    `window` (load_window): what arrived in the lookback window, rows that were in the future
+    of the last as_of, and the late days, as disjoint predicates, each on as few columns as it
+    can. The model reads one branch per predicate (union all): a predicate on one column goes
+    down into the scan, so DuckDB reads the other columns only for the rows it keeps; the same
+    filter as one OR over two columns was applied after a full scan (1.5 s against 0.35 s on
+    the raw web events at 1M). Literals, not subqueries, for the same reason. An empty table
+    reads everything. -#}
+{% macro incremental_event_branches(window) %}
+    {%- if window.newest_event_at is none -%}
         {{ return(['true']) }}
     {%- endif -%}
-    {%- set newest = "cast('" ~ newest_event ~ "' as timestamp)" -%}
+    {%- set window_start = window.window_start -%}
+    {%- set newest = manifest_timestamp(window.newest_event_at) -%}
     {%- set not_future = ' and (occurred_at <= ' ~ newest ~ ' or occurred_at is null)' -%}
     {%- set branches = [
         'received_at >= ' ~ window_start,
         'occurred_at > ' ~ newest ~ ' and (received_at < ' ~ window_start ~ ' or received_at is null)',
     ] -%}
-    {%- set late_days = late_arrival_days(relation, source_table) -%}
-    {%- if none in late_days -%}
+    {%- if window.has_late_null_day -%}
         {%- do branches.append('received_at is null' ~ not_future) -%}
     {%- endif -%}
-    {%- for day_start, day_end in day_ranges(late_days) -%}
+    {%- for day_start, day_end in window.late_ranges -%}
         {%- do branches.append(
             'received_at >= ' ~ day_start ~ ' and received_at < ' ~ day_end
             ~ ' and received_at < ' ~ window_start ~ not_future
@@ -162,17 +77,17 @@
     stg_raw__email_events): the rows of `base_model` in the load window, the latest version
     of each event_id winning by received_at then `tie_breaks`, and only versions that are not
     loaded already. `columns` are the output columns, event_id first. -#}
-{% macro deduplicated_event_versions(base_model, source_table, columns, tie_breaks) %}
+{% macro deduplicated_event_versions(base_model, columns, tie_breaks) %}
     {%- if 'received_at' not in columns or 'occurred_at' not in columns -%}
         {#- the version hash must cover the columns the load filter reads (see current_rows) -#}
         {{ exceptions.raise_compiler_error("deduplicated_event_versions needs received_at and occurred_at in columns") }}
     {%- endif %}
     {%- set branches = ['true'] %}
     {%- if is_incremental() %}
-        {%- set newest_event = scalar_query("select cast(max(occurred_at) as varchar) from " ~ this) %}
-        {%- do assert_as_of_not_before_built_events(this, newest_event) %}
-        {%- set window_start = lookback_window_start(this) %}
-        {%- set branches = incremental_event_branches(this, source_table, window_start, newest_event) %}
+        {%- set window = load_window(this.identifier) %}
+        {%- do assert_as_of_not_before_built_events(this, window.newest_event_at) %}
+        {%- set window_start = window.window_start %}
+        {%- set branches = incremental_event_branches(window) %}
     {%- endif %}
 
 with
@@ -331,41 +246,34 @@ select * from current_rows
 {%- endmacro %}
 
 {#- Which rejected rows of `table_name` audit_rejected_rows checks again in an incremental
-    run, as disjoint predicates on received_at / occurred_at (columns of both the base views
-    and the table; the model reads one branch per predicate, see incremental_event_branches).
+    run, from its manifest row `window` (load_windows('audit_rejected_rows')), as disjoint
+    predicates on received_at / occurred_at (columns of both the base views and the table; the
+    model reads one branch per predicate, see incremental_event_branches).
     Event tables: rows of every received day whose raw count the load ledger saw change since
     the last run (new and late rows), null received_at, and rows in the future of the last
     run's as_of but not of this one's (a row still in the future keeps its verdict). Tables
     loaded by file (source_file): rows of the files added since the last run, and for those
-    with an event_time in the contract (orders: ordered_at) also rows no longer in the future; all rows after a file was
-    replaced or removed. Other tables: all rows. Literals only, computed from the state before the run, so the pre-hook
-    deletes exactly what the model inserts again. -#}
-{% macro rejected_rows_recheck(table_name) %}
+    with an event_time in the contract (orders: ordered_at) also rows no longer in the future;
+    all rows after a file was replaced or removed. Other tables: all rows. Literals only,
+    computed from the state before the run, so the pre-hook deletes exactly what the model
+    inserts again. -#}
+{% macro rejected_rows_recheck(table_name, window) %}
     {%- set loaded_by_file = table_name in file_incremental_tables() -%}
     {%- if not (table_name in incremental_event_tables() or loaded_by_file) or not execute -%}
         {{ return(['true']) }}
     {%- endif -%}
-    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {%- if 'checked_as_of' not in built_columns -%}
-        {{ exceptions.raise_compiler_error(
-            this ~ " was built by an earlier version of the project (before the quarantine "
-            ~ "was incremental): rebuild it once with `dbt build --full-refresh -s "
-            ~ "audit_rejected_rows` or `segmentation refresh --full-refresh`.") }}
-    {%- endif -%}
-    {%- set last_as_of = scalar_query("select cast(max(checked_as_of) as varchar) from " ~ this) -%}
-    {%- if last_as_of is none -%}
+    {%- if window.last_as_of is none -%}
         {{ return(['true']) }}
     {%- endif -%}
-    {%- set came_out_of_future = "occurred_at > cast('" ~ last_as_of ~ "' as timestamp) and occurred_at <= " ~ as_of() -%}
+    {%- set came_out_of_future = "occurred_at > " ~ manifest_timestamp(window.last_as_of) ~ " and occurred_at <= " ~ as_of() -%}
     {%- if loaded_by_file -%}
-        {%- set changes = raw_file_changes(this, table_name) -%}
-        {%- if changes.reload -%}
+        {%- if window.is_file_reload -%}
             {{ return(['true']) }}
         {%- endif -%}
         {#- a moved file is checked again under its new path; its rows under the old one
             go (the base view has none there any more, the pre-hook deletes them) -#}
         {%- set branches = [] -%}
-        {%- set files = changes.added + changes.moved -%}
+        {%- set files = window.added_files + window.moved_files -%}
         {%- set added_list = "('" ~ files | map('replace', "'", "''") | join("', '") ~ "')" -%}
         {%- if files -%}
             {%- do branches.append('source_file in ' ~ added_list) -%}
@@ -379,7 +287,7 @@ select * from current_rows
     {%- endif -%}
     {%- set not_out_of_future = " and not coalesce(" ~ came_out_of_future ~ ", false)" -%}
     {%- set branches = [came_out_of_future, "received_at is null" ~ not_out_of_future] -%}
-    {%- for day_start, day_end in day_ranges(late_arrival_days(this, table_name, beyond_window_only=false)) -%}
+    {%- for day_start, day_end in window.late_ranges -%}
         {%- do branches.append(
             "received_at >= " ~ day_start ~ " and received_at < " ~ day_end ~ not_out_of_future
         ) -%}
@@ -389,11 +297,12 @@ select * from current_rows
 
 {#- audit_rejected_rows' pre-hook: remove the rows the run checks again. -#}
 {% macro rejected_rows_delete_rechecked() %}
+    {%- set windows = load_windows(this.identifier) -%}
     {%- set clauses = [] -%}
     {%- for table_name in raw_tables() -%}
         {%- do clauses.append(
             "(source_table = '" ~ table_name ~ "' and (("
-            ~ rejected_rows_recheck(table_name) | join(') or (') ~ ")))"
+            ~ rejected_rows_recheck(table_name, windows[table_name]) | join(') or (') ~ ")))"
         ) -%}
     {%- endfor -%}
     delete from {{ this }} where {{ clauses | join(' or ') }}

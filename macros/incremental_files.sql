@@ -2,38 +2,15 @@
     audit_raw_files keeps a ledger of the raw files and their changes; a staging model reads
     the rows of the files added since its own last run, competing with the versions it
     already holds. A file replaced or removed reloads the whole table (the single-file
-    layout does this on every change, the folder layout only when a file is rewritten). -#}
-
-{#- The file changes of `source_table` audit_raw_files saw since `relation` last loaded:
-    {'added': [paths], 'moved': [old and new paths of renamed files], 'reload': true when a
-    file was replaced or removed}. Engines other than DuckDB have no file list here: they
-    reload every run. -#}
-{% macro raw_file_changes(relation, source_table) %}
-    {%- set ledger = ref('audit_raw_files') -%}
-    {%- if not execute or target.type != 'duckdb' -%}
-        {{ return({'added': [], 'moved': [], 'reload': true}) }}
-    {%- endif -%}
-    {%- set result = run_query(
-        "select change_type, file_path from " ~ ledger ~ " where source_table = '" ~ source_table
-        ~ "' and observed_at > " ~ last_loaded_at(relation) ~ " order by file_path"
-    ) -%}
-    {%- set added, moved, reload = [], [], [] -%}
-    {%- for row in result.rows -%}
-        {%- if row[0] == 'added' -%}
-            {%- do added.append(row[1]) -%}
-        {%- elif row[0] in ('moved_in', 'moved_out') -%}
-            {%- do moved.append(row[1]) -%}
-        {%- else -%}
-            {%- do reload.append(row[1]) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return({'added': added, 'moved': moved, 'reload': reload | length > 0}) }}
-{% endmacro %}
+    layout does this on every change, the folder layout only when a file is rewritten).
+    Which files were added or moved, and whether the table reloads, audit_load_manifest
+    works out once per run from that ledger (columns added_files, moved_files,
+    is_file_reload); the model reads them through load_window. -#}
 
 {#- Pre-hook of a staging model loaded by file: a reload starts from an empty table, so rows
     of a removed file or a replaced version go. -#}
-{% macro delete_on_raw_file_reload(source_table) %}
-    {%- if is_incremental() and raw_file_changes(this, source_table).reload -%}
+{% macro delete_on_raw_file_reload() %}
+    {%- if is_incremental() and load_window(this.identifier).is_file_reload -%}
         delete from {{ this }}
     {%- endif -%}
 {% endmacro %}
@@ -45,20 +22,22 @@
     written only when it is not the loaded one (a loaded version wins ties). `columns` are
     the output columns, `key_columns` the unique key (its first column narrows the lookup
     of loaded versions). The model adds its own final CTE. -#}
-{% macro file_loaded_versions(base_model, source_table, key_columns, columns, order_by, time_column=none) %}
+{% macro file_loaded_versions(base_model, key_columns, columns, order_by, time_column=none) %}
     {%- set branches = ['true'] %}
     {%- set merge_loaded = false %}
     {%- if is_incremental() %}
-        {%- set changes = raw_file_changes(this, source_table) %}
-        {%- if not changes.reload %}
+        {%- set window = load_window(this.identifier) %}
+        {%- if not window.is_file_reload %}
             {%- set merge_loaded = true %}
             {%- set branches = [] %}
-            {%- set added_list = "('" ~ changes.added | map('replace', "'", "''") | join("', '") ~ "')" %}
-            {%- if changes.added %}
+            {%- set added_list = "('" ~ window.added_files | map('replace', "'", "''") | join("', '") ~ "')" %}
+            {%- if window.added_files %}
                 {%- do branches.append('source_file in ' ~ added_list) %}
             {%- endif %}
             {%- if time_column %}
-                {%- set newest = scalar_query("select cast(max(" ~ time_column ~ ") as varchar) from " ~ this) %}
+                {#- the newest time_column built: the manifest's newest_event_at (the
+                    contract's event_time, the same column) -#}
+                {%- set newest = window.newest_event_at %}
                 {%- do assert_as_of_not_before_built_events(this, newest) %}
                 {%- if newest is none %}
                     {#- nothing loaded yet (every row was in the future): read everything -#}
@@ -68,7 +47,7 @@
                         at most the last as_of); re-read rows that lost stay lost -#}
                     {%- do branches.append(
                         time_column ~ " > cast('" ~ newest ~ "' as timestamp)"
-                        ~ (' and source_file not in ' ~ added_list if changes.added else '')
+                        ~ (' and source_file not in ' ~ added_list if window.added_files else '')
                     ) %}
                 {%- endif %}
             {%- endif %}
@@ -128,19 +107,12 @@ current_rows as (
 )
 {%- endmacro %}
 
-{#- True when a model built from `upstreams` must recompute everything: on its first
-    incremental run after one of them reloaded (every row of it written since this model's
-    last run), or when one is empty. Its pre-hook then empties it, so keys that went
-    upstream go here too. -#}
-{% macro upstream_reloaded(upstreams) %}
-    {%- if not (execute and is_incremental()) -%}
-        {{ return(false) }}
+{#- Pre-hook of a model built from models loaded by file (int_orders_priced, fct_orders):
+    when an upstream model reloads this run or reloaded since this one last ran (manifest
+    column is_upstream_reloaded), start from an empty table, so that keys gone upstream go
+    here too. -#}
+{% macro delete_on_upstream_reload() %}
+    {%- if is_incremental() and load_window(this.identifier).is_upstream_reloaded -%}
+        delete from {{ this }}
     {%- endif -%}
-    {%- set since = last_loaded_at(this) -%}
-    {%- for upstream in upstreams -%}
-        {%- if scalar_query("select coalesce(min(loaded_at) > " ~ since ~ ", true) from " ~ upstream) -%}
-            {{ return(true) }}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(false) }}
 {% endmacro %}

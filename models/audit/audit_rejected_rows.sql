@@ -5,23 +5,24 @@
 -- are no longer. Orders and order lines: the files added since the last run (all of them
 -- after a file was replaced or removed) and orders no longer in the future. The other
 -- (small) tables are checked whole every run. A pre-hook deletes exactly
--- the rows the run checks again (macro rejected_rows_recheck: the same predicates for both).
+-- the rows the run checks again (macro rejected_rows_recheck: the same predicates for both,
+-- from this model's rows in audit_load_manifest).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}{{ rejected_rows_delete_rechecked() }}{% endif %}",
 ) }}
--- depends_on: {{ ref('audit_raw_arrivals') }}
--- depends_on: {{ ref('audit_raw_files') }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 {%- set checked_tables = raw_tables() %}
+{%- set windows = load_windows(this.identifier) if is_incremental() else {} %}
 
 with
 
 unioned as (
 
     {% for table_name in checked_tables %}
-        {%- set branches = rejected_rows_recheck(table_name) if is_incremental() else ['true'] %}
+        {%- set branches = rejected_rows_recheck(table_name, windows[table_name]) if is_incremental() else ['true'] %}
         {%- for branch in branches %}
             select
                 '{{ table_name }}' as source_table,

@@ -10,6 +10,7 @@
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 
 {%- set cart_event_types = "('add_to_cart', 'checkout_started', 'purchase')" %}
 
@@ -25,7 +26,7 @@ customers_merged as (
 
     {#- each CTE reads its table itself: DuckDB materialises a CTE read twice, and these
         span every web event and order #}
-    {%- set since = last_loaded_at(this) %}
+    {%- set since = load_window(this.identifier).last_loaded_at %}
 
     identity_changes as (
 

@@ -6,6 +6,7 @@
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
 ) }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 
 {%- set pair_key = "customer_id || '|' || coalesce(campaign_id, '')" %}
 
@@ -19,7 +20,7 @@ with
         select * from {{ ref('stg_raw__email_events') }}
         where {{ pair_key }} in (
             select {{ pair_key }} from {{ ref('stg_raw__email_events') }}
-            where loaded_at > {{ last_loaded_at(this) }}
+            where loaded_at > {{ load_window(this.identifier).last_loaded_at }}
         )
 
     ),

@@ -6,22 +6,24 @@
     unique_key='order_id',
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
-    pre_hook="{% if upstream_reloaded([ref('stg_raw__orders'), ref('stg_raw__order_items')]) %}delete from {{ this }}{% endif %}",
+    pre_hook="{{ delete_on_upstream_reload() }}",
 ) }}
+-- depends_on: {{ ref('audit_load_manifest') }}
+{%- set window = load_window(this.identifier) if is_incremental() else {} %}
 
 with
 
-{% if is_incremental() and not upstream_reloaded([ref('stg_raw__orders'), ref('stg_raw__order_items')]) %}
+{% if is_incremental() and not window.is_upstream_reloaded %}
 
     changed_orders as (
 
         select order_id from {{ ref('stg_raw__orders') }}
-        where loaded_at > {{ last_loaded_at(this) }}
+        where loaded_at > {{ window.last_loaded_at }}
 
         union
 
         select order_id from {{ ref('stg_raw__order_items') }}
-        where loaded_at > {{ last_loaded_at(this) }}
+        where loaded_at > {{ window.last_loaded_at }}
 
     ),
 

@@ -6,6 +6,7 @@
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
 ) }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 
 with
 
@@ -17,7 +18,7 @@ with
         select * from {{ ref('int_web_events_sessionized') }}
         where visitor_id in (
             select recomputed.visitor_id from {{ ref('int_web_events_sessionized') }} as recomputed
-            where recomputed.loaded_at > {{ last_loaded_at(this) }}
+            where recomputed.loaded_at > {{ load_window(this.identifier).last_loaded_at }}
         )
 
     ),

@@ -8,6 +8,7 @@
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 
 with
 
@@ -19,7 +20,7 @@ campaigns as (
 
 {% if is_incremental() %}
 
-    {%- set since = last_loaded_at(this) %}
+    {%- set since = load_window(this.identifier).last_loaded_at %}
 
     changed_campaigns as (
 

@@ -6,28 +6,30 @@
     unique_key='order_id',
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
-    pre_hook="{% if upstream_reloaded([ref('int_orders_priced')]) %}delete from {{ this }}{% endif %}",
+    pre_hook="{{ delete_on_upstream_reload() }}",
 ) }}
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
+-- depends_on: {{ ref('audit_load_manifest') }}
+{%- set window = load_window(this.identifier) if is_incremental() else {} %}
 
 with
 
-{% if is_incremental() and not upstream_reloaded([ref('int_orders_priced')]) %}
+{% if is_incremental() and not window.is_upstream_reloaded %}
 
     orders as (
 
         select * from {{ ref('int_orders_priced') }}
-        where loaded_at > {{ last_loaded_at(this) }}
+        where loaded_at > {{ window.last_loaded_at }}
 
         union all
 
         select * from {{ ref('int_orders_priced') }}
         where
-            loaded_at <= {{ last_loaded_at(this) }}
+            loaded_at <= {{ window.last_loaded_at }}
             and customer_id in (
                 select identity_changes.customer_id
                 from {{ ref('int_customers_identity_tracked') }} as identity_changes
-                where identity_changes.loaded_at > {{ last_loaded_at(this) }}
+                where identity_changes.loaded_at > {{ window.last_loaded_at }}
             )
 
     ),

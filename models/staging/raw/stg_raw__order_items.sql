@@ -5,15 +5,14 @@
     unique_key=['order_id', 'line_number'],
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
-    pre_hook="{{ delete_on_raw_file_reload('order_items') }}",
+    pre_hook="{{ delete_on_raw_file_reload() }}",
 ) }}
--- depends_on: {{ ref('audit_raw_files') }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 
 with
 
 {{ file_loaded_versions(
     base_model='base_raw__order_items',
-    source_table='order_items',
     key_columns=['order_id', 'line_number'],
     columns=['order_id', 'product_id', 'line_number', 'quantity', 'unit_price', 'discount'],
     order_by='quantity desc, unit_price desc, product_id asc, discount asc',

@@ -5,15 +5,14 @@
     unique_key='order_id',
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
-    pre_hook="{{ delete_on_raw_file_reload('orders') }}",
+    pre_hook="{{ delete_on_raw_file_reload() }}",
 ) }}
--- depends_on: {{ ref('audit_raw_files') }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 
 with
 
 {{ file_loaded_versions(
     base_model='base_raw__orders',
-    source_table='orders',
     key_columns=['order_id'],
     columns=['order_id', 'customer_id', 'status', 'currency', 'ordered_at', 'updated_at'],
     order_by='updated_at desc nulls last, status asc, ordered_at desc, customer_id asc, currency asc',

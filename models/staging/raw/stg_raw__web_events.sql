@@ -1,16 +1,16 @@
 -- one row per web event: duplicates collapsed, latest delivery wins; incremental on
--- received_at (the body: macro deduplicated_event_versions in macros/incremental.sql)
+-- received_at (the body: macro deduplicated_event_versions in macros/incremental.sql, its
+-- window from audit_load_manifest)
 {{ config(
     materialized='incremental',
     unique_key='event_id',
     incremental_strategy=incremental_strategy(),
     on_schema_change='fail',
 ) }}
--- depends_on: {{ ref('audit_raw_arrivals') }}
+-- depends_on: {{ ref('audit_load_manifest') }}
 
 {{ deduplicated_event_versions(
     base_model='base_raw__web_events',
-    source_table='web_events',
     columns=[
         'event_id',
         'anonymous_id',
