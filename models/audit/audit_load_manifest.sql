@@ -5,7 +5,7 @@
 {{ config(materialized='table') }}
 {%- set readers = load_manifest_readers(model.unique_id) %}
 {%- set reader_ids = readers | map(attribute='unique_id') | list %}
-{%- set lookback = var('incremental_lookback_days', 3) | int %}
+{%- set lookback = var('incremental_lookback_days') | int %}
 
 with
 
