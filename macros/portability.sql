@@ -123,3 +123,23 @@
 {% macro spark__row_hash(columns) -%}
     xxhash64({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#- `expression` cast to `data_type`, null when the value does not convert (raw columns
+    whose file type differs from the contract: macro raw_cast). Timestamps become UTC:
+    text with an offset and TIMESTAMP WITH TIME ZONE columns are converted, text without
+    one is read as UTC (the session's TimeZone, profiles.yml). -#}
+{% macro try_cast_to(expression, data_type) -%}
+    {{ return(adapter.dispatch('try_cast_to', 'customer_segmentation')(expression, data_type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast_to(expression, data_type) -%}
+    {%- if data_type | lower == 'timestamp' -%}
+        timezone('UTC', try_cast({{ expression }} as timestamptz))
+    {%- else -%}
+        try_cast({{ expression }} as {{ data_type }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__try_cast_to(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}

@@ -96,3 +96,61 @@
             ~ "needs a base_raw__ and a stg_raw__ model).") }}
     {%- endif -%}
 {% endmacro %}
+
+{#- Typing a raw table against the contract (the base models, docs/bad_input.md). A raw
+    file may carry a column in another type than the contract's (a timestamp as text,
+    a quantity as float): {table, contract: {column: contract type}, file_types: {column:
+    engine type of the registered raw view}} (file_types empty while parsing). -#}
+{% macro raw_typing(table_name) %}
+    {%- set file_types = {} -%}
+    {%- if execute -%}
+        {%- for column in adapter.get_columns_in_relation(source('raw', table_name)) -%}
+            {%- do file_types.update({column.name | lower: column.dtype | upper | replace(' ', '')}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return({'table': table_name, 'contract': raw_contract(table_name).columns, 'file_types': file_types}) }}
+{% endmacro %}
+
+{#- True when column `column_name` needs no conversion check: the file has the contract
+    type (a plain cast, as fast as before), or the contract type is text. -#}
+{% macro raw_type_matches(typing, column_name) %}
+    {%- set contract_type = typing.contract.get(column_name) -%}
+    {%- if execute and contract_type is none -%}
+        {{ exceptions.raise_compiler_error("raw." ~ typing.table ~ "." ~ column_name ~ " is not in the raw contract (models/staging/raw/_raw__sources.yml)") }}
+    {%- endif -%}
+    {%- set file_type = typing.file_types.get(column_name) -%}
+    {{ return(file_type is none or (contract_type | lower) == 'varchar'
+        or file_type == contract_type | upper | replace(' ', '')) }}
+{% endmacro %}
+
+{#- Raw column `column_name` in its contract type; a value that does not convert is null
+    (and raw_type_violation names it). A fraction is not an integer: 2.5 does not become 3. -#}
+{% macro raw_cast(typing, column_name) -%}
+    {%- set contract_type = typing.contract.get(column_name) -%}
+    {%- if raw_type_matches(typing, column_name) -%}
+        cast({{ column_name }} as {{ contract_type }})
+    {%- elif contract_type | lower == 'integer' -%}
+        case
+            when {{ try_cast_to(column_name, 'double') }} = {{ try_cast_to(column_name, 'integer') }}
+                then {{ try_cast_to(column_name, 'integer') }}
+        end
+    {%- else -%}
+        {{ try_cast_to(column_name, contract_type) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The reject reason of a raw row with a value that does not convert to its contract type
+    (invalid_timestamp for dates and timestamps, invalid_number for numbers), else null. -#}
+{% macro raw_type_violation(typing) -%}
+    {%- set checks = [] -%}
+    {%- for column_name, contract_type in typing.contract.items() if not raw_type_matches(typing, column_name) -%}
+        {%- set reason = 'invalid_timestamp' if contract_type | lower in ('date', 'timestamp') else 'invalid_number' -%}
+        {%- do checks.append('when ' ~ column_name ~ ' is not null and ' ~ raw_cast(typing, column_name)
+            ~ " is null then '" ~ reason ~ "'") -%}
+    {%- endfor -%}
+    {%- if checks -%}
+        case {{ checks | join(' ') }} end
+    {%- else -%}
+        cast(null as varchar)
+    {%- endif -%}
+{%- endmacro %}

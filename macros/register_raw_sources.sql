@@ -5,7 +5,8 @@
     files at any depth. A view per table in the source's schema points at whichever
     exists. A missing optional table becomes an empty view typed from the source
     yml; a missing required table stops the run with a message that says where it
-    looked. Other engines: the sources are real tables already, nothing to do. -#}
+    looked. Every file is checked first (check_raw_files): one that is not Parquet or lacks
+    a contract column stops the run, naming it. Other engines: the sources are real tables already, nothing to do. -#}
 {% macro register_raw_sources() %}
     {%- if execute and target.type == 'duckdb' -%}
         {{ return(duckdb__register_raw_sources()) }}
@@ -26,6 +27,7 @@
         {%- set pattern = raw_table_pattern(node.name) -%}
         {%- set relation = node.schema ~ '.' ~ node.identifier -%}
         {%- if pattern is not none -%}
+            {%- do check_raw_files(node.name, pattern) -%}
             {#- tables loaded by file say which file each row came from -#}
             {%- set file_column = ", filename = 'source_file'" if node.name in file_incremental_tables() else "" -%}
             {%- do statements.append(
@@ -80,4 +82,45 @@
             ~ raw_directory ~ "/" ~ table_name ~ "/): keep one of them.") }}
     {%- endif -%}
     {{ return(file_pattern if n_file > 0 else folder_pattern if n_folder > 0 else none) }}
+{% endmacro %}
+
+{#- Stop the run, naming the file, when a raw file of `table_name` (glob `pattern`) is not
+    Parquet or lacks a column of the contract; log the columns the contract does not know
+    (they stay in raw_record, nothing reads them). Reads only file sizes and Parquet
+    footers. A file whose footer does not read (a CSV, a truncated file) fails inside
+    parquet_schema, whose message names the file: Jinja cannot catch it, so the log line
+    before says which table is checked. -#}
+{% macro check_raw_files(table_name, pattern) %}
+    {%- set glob_literal = "'" ~ pattern | replace("'", "''") ~ "'" -%}
+    {%- set hint = " Replace or remove the file (every file under the table's path is read as Parquet)." -%}
+    {#- a Parquet file holds at least its two 4-byte magic numbers and a footer length -#}
+    {%- set small = run_query("select filename, size from read_blob(" ~ glob_literal ~ ") where size < 12 order by filename") -%}
+    {%- for row in small.rows -%}
+        {{ exceptions.raise_compiler_error(
+            "Raw table '" ~ table_name ~ "': file " ~ row[0] ~ " has " ~ row[1]
+            ~ " bytes, too small to be a Parquet file (empty or truncated)." ~ hint) }}
+    {%- endfor -%}
+    {{ log("raw." ~ table_name ~ ": checking the Parquet footers of " ~ pattern, info=false) }}
+    {%- set schema = run_query(
+        "select file_name, list(lower(name) order by name) filter (where type is not null) "
+        ~ "from parquet_schema(" ~ glob_literal ~ ") group by file_name order by file_name"
+    ) -%}
+    {%- set contract_columns = raw_contract(table_name).columns.keys() | list -%}
+    {%- set extra = [] -%}
+    {%- for file_name, names in schema.rows -%}
+        {%- set missing = contract_columns | reject('in', names or []) | list -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table '" ~ table_name ~ "': file " ~ file_name ~ " has no column "
+                ~ missing | join(', ') ~ " (the contract's columns: " ~ contract_columns | join(', ')
+                ~ "; models/staging/raw/_raw__sources.yml)." ~ hint) }}
+        {%- endif -%}
+        {%- for name in names or [] if name not in contract_columns and name not in extra -%}
+            {%- do extra.append(name) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if extra -%}
+        {{ log("raw." ~ table_name ~ ": column(s) " ~ extra | join(', ')
+            ~ " not in the contract: kept in raw_record, not read", info=true) }}
+    {%- endif -%}
 {% endmacro %}

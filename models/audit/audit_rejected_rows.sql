@@ -85,6 +85,8 @@ described as (
             when 'negative_price' then 'price below zero'
             when 'future_timestamp' then 'timestamp after as_of'
             when 'invalid_quantity' then 'quantity zero or null, or unit price null'
+            when 'invalid_timestamp' then 'a date or timestamp that does not convert (text, out of range)'
+            when 'invalid_number' then 'a number that does not convert (text, a fraction for an integer, out of range)'
         end as reject_description,
         raw_record,
 

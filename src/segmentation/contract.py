@@ -62,13 +62,16 @@ WEB_EVENT_TYPES = _accepted_values(_TABLES, "web_events", "event_type")
 EMAIL_EVENT_TYPES = _accepted_values(_TABLES, "email_events", "event_type")
 CONSENT_STATUSES = _accepted_values(_TABLES, "consents", "status")
 
-# Reason codes shared by the generator's ground truth and the quarantine model
-# (audit_rejected_rows). One reason per row, checked in this order.
+# Reason codes of the quarantine model (audit_rejected_rows; the generator's ground truth
+# plants some of them). One reason per row, checked in this order.
 REJECT_REASONS = (
+    "invalid_timestamp",  # a date or timestamp that does not convert (text, out of range)
+    "invalid_number",  # a number that does not convert (text, a fraction for an integer)
     "null_key",  # primary/natural key or a required foreign key is null
     "unknown_event_type",  # event_type / status / channel outside the contract
     "negative_price",  # price or unit_price below zero
     "future_timestamp",  # event/order/signup time after as_of
+    "invalid_quantity",  # order line quantity zero or null, or unit price null
 )
 
 

@@ -141,7 +141,7 @@ def test_reason_codes_planted(con) -> None:
         con.execute("select distinct table_name, reason_code from broken_rows").fetchall()
     )
     assert planted == EXPECTED_REASONS
-    assert {r for _, r in planted} == set(contract.REJECT_REASONS)
+    assert {r for _, r in planted} <= set(contract.REJECT_REASONS)
 
     def n_truth(table: str, reason: str) -> int:
         return _one(

@@ -1,4 +1,5 @@
 -- every raw consent change, typed, with its contract check
+{%- set typing = raw_typing('consents') %}
 with
 
 source as (
@@ -19,7 +20,10 @@ renamed as (
         cast(source as varchar) as consent_source,
 
         -- timestamps
-        cast(changed_at as timestamp) as changed_at,
+        {{ raw_cast(typing, 'changed_at') }} as changed_at,
+
+        -- contract verdict on the types
+        {{ raw_type_violation(typing) }} as invalid_type_reason,
 
         -- lineage
         {{ row_as_json('source') }} as raw_record
@@ -34,6 +38,7 @@ validated as (
         *,
         customer_id || '-' || channel || '-' || {{ timestamp_to_iso('changed_at') }} as record_key,
         case
+            when invalid_type_reason is not null then invalid_type_reason
             when customer_id is null or channel is null or changed_at is null then 'null_key'
             when status is null or status not in (
                 {{ raw_accepted_values('consents', 'status') }}

@@ -1,4 +1,5 @@
 -- every raw customer row, typed, with its contract check
+{%- set typing = raw_typing('customers') %}
 with
 
 source as (
@@ -23,11 +24,14 @@ renamed as (
         nullif(trim(cast(country as varchar)), '') as country,
 
         -- dates
-        cast(birth_date as date) as birth_date,
+        {{ raw_cast(typing, 'birth_date') }} as birth_date,
 
         -- timestamps
-        cast(signup_at as timestamp) as signup_at,
-        cast(updated_at as timestamp) as updated_at,
+        {{ raw_cast(typing, 'signup_at') }} as signup_at,
+        {{ raw_cast(typing, 'updated_at') }} as updated_at,
+
+        -- contract verdict on the types
+        {{ raw_type_violation(typing) }} as invalid_type_reason,
 
         -- lineage
         {{ row_as_json('source') }} as raw_record
@@ -42,6 +46,7 @@ validated as (
         *,
         customer_id as record_key,
         case
+            when invalid_type_reason is not null then invalid_type_reason
             when customer_id is null then 'null_key'
             when signup_at > {{ as_of() }} then 'future_timestamp'
         end as reject_reason

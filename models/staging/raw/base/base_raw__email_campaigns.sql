@@ -1,4 +1,5 @@
 -- every raw e-mail campaign row, typed, with its contract check
+{%- set typing = raw_typing('email_campaigns') %}
 with
 
 source as (
@@ -18,7 +19,10 @@ renamed as (
         cast(subject as varchar) as subject,
 
         -- timestamps
-        cast(sent_at as timestamp) as sent_at,
+        {{ raw_cast(typing, 'sent_at') }} as sent_at,
+
+        -- contract verdict on the types
+        {{ raw_type_violation(typing) }} as invalid_type_reason,
 
         -- lineage
         {{ row_as_json('source') }} as raw_record
@@ -33,6 +37,7 @@ validated as (
         *,
         campaign_id as record_key,
         case
+            when invalid_type_reason is not null then invalid_type_reason
             when campaign_id is null then 'null_key'
         end as reject_reason
     from renamed

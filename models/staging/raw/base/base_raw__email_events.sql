@@ -1,4 +1,5 @@
 -- every raw e-mail event delivery, typed, with its contract check
+{%- set typing = raw_typing('email_events') %}
 with
 
 source as (
@@ -19,8 +20,11 @@ renamed as (
         lower(trim(cast(event_type as varchar))) as event_type,
 
         -- timestamps
-        cast(occurred_at as timestamp) as occurred_at,
-        cast(received_at as timestamp) as received_at,
+        {{ raw_cast(typing, 'occurred_at') }} as occurred_at,
+        {{ raw_cast(typing, 'received_at') }} as received_at,
+
+        -- contract verdict on the types
+        {{ raw_type_violation(typing) }} as invalid_type_reason,
 
         -- lineage
         {{ row_as_json('source') }} as raw_record
@@ -35,6 +39,7 @@ validated as (
         *,
         event_id as record_key,
         case
+            when invalid_type_reason is not null then invalid_type_reason
             when event_id is null or customer_id is null or occurred_at is null then 'null_key'
             when event_type is null or event_type not in (
                 {{ raw_accepted_values('email_events', 'event_type') }}

@@ -1,4 +1,5 @@
 -- every raw order line, typed, with its contract check
+{%- set typing = raw_typing('order_items') %}
 with
 
 source as (
@@ -15,10 +16,13 @@ renamed as (
         cast(product_id as varchar) as product_id,
 
         -- numerics
-        cast(line_number as integer) as line_number,
-        cast(quantity as integer) as quantity,
-        cast(unit_price as decimal(18, 4)) as unit_price,
-        coalesce(cast(discount as decimal(18, 4)), 0) as discount,
+        {{ raw_cast(typing, 'line_number') }} as line_number,
+        {{ raw_cast(typing, 'quantity') }} as quantity,
+        {{ raw_cast(typing, 'unit_price') }} as unit_price,
+        coalesce({{ raw_cast(typing, 'discount') }}, 0) as discount,
+
+        -- contract verdict on the types
+        {{ raw_type_violation(typing) }} as invalid_type_reason,
 
         -- lineage
         {{ row_as_json('source') }} as raw_record,
@@ -34,6 +38,7 @@ validated as (
         *,
         order_id || '-' || cast(line_number as varchar) as record_key,
         case
+            when invalid_type_reason is not null then invalid_type_reason
             when order_id is null or line_number is null then 'null_key'
             when unit_price < 0 then 'negative_price'
             when quantity is null or quantity = 0 or unit_price is null then 'invalid_quantity'

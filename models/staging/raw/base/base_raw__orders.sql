@@ -1,4 +1,5 @@
 -- every raw order row, typed, with its contract check
+{%- set typing = raw_typing('orders') %}
 with
 
 source as (
@@ -19,8 +20,11 @@ renamed as (
         upper(trim(cast(currency as varchar))) as currency,
 
         -- timestamps
-        cast(ordered_at as timestamp) as ordered_at,
-        cast(updated_at as timestamp) as updated_at,
+        {{ raw_cast(typing, 'ordered_at') }} as ordered_at,
+        {{ raw_cast(typing, 'updated_at') }} as updated_at,
+
+        -- contract verdict on the types
+        {{ raw_type_violation(typing) }} as invalid_type_reason,
 
         -- lineage
         {{ row_as_json('source') }} as raw_record,
@@ -36,6 +40,7 @@ validated as (
         *,
         order_id as record_key,
         case
+            when invalid_type_reason is not null then invalid_type_reason
             when order_id is null or customer_id is null or ordered_at is null then 'null_key'
             when status is null or status not in (
                 {{ raw_accepted_values('orders', 'status') }}

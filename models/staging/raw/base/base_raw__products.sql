@@ -1,4 +1,5 @@
 -- every raw product row, typed, with its contract check
+{%- set typing = raw_typing('products') %}
 with
 
 source as (
@@ -19,10 +20,13 @@ renamed as (
         nullif(trim(cast(brand as varchar)), '') as brand,
 
         -- numerics
-        cast(price as decimal(18, 4)) as price,
+        {{ raw_cast(typing, 'price') }} as price,
 
         -- timestamps
-        cast(updated_at as timestamp) as updated_at,
+        {{ raw_cast(typing, 'updated_at') }} as updated_at,
+
+        -- contract verdict on the types
+        {{ raw_type_violation(typing) }} as invalid_type_reason,
 
         -- lineage
         {{ row_as_json('source') }} as raw_record
@@ -37,6 +41,7 @@ validated as (
         *,
         product_id as record_key,
         case
+            when invalid_type_reason is not null then invalid_type_reason
             when product_id is null then 'null_key'
             when price < 0 then 'negative_price'
         end as reject_reason
