@@ -23,6 +23,8 @@
     {%- set raw_directory = raw_dir() -%}
     {%- set statements = [] -%}
     {%- set raw_sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list -%}
+    {#- said first: a file whose Parquet footer does not read fails with DuckDB's own message -#}
+    {{ log("Checking the raw Parquet files under " ~ raw_directory ~ " (a file that is not Parquet stops the run)", info=true) }}
     {%- for node in raw_sources -%}
         {%- set pattern = raw_table_pattern(node.name) -%}
         {%- set relation = node.schema ~ '.' ~ node.identifier -%}
@@ -88,8 +90,7 @@
     Parquet or lacks a column of the contract; log the columns the contract does not know
     (they stay in raw_record, nothing reads them). Reads only file sizes and Parquet
     footers. A file whose footer does not read (a CSV, a truncated file) fails inside
-    parquet_schema, whose message names the file: Jinja cannot catch it, so the log line
-    before says which table is checked. -#}
+    parquet_schema with DuckDB's message, which names the file (Jinja cannot catch it). -#}
 {% macro check_raw_files(table_name, pattern) %}
     {%- set glob_literal = "'" ~ pattern | replace("'", "''") ~ "'" -%}
     {%- set hint = " Replace or remove the file (every file under the table's path is read as Parquet)." -%}
@@ -100,22 +101,22 @@
             "Raw table '" ~ table_name ~ "': file " ~ row[0] ~ " has " ~ row[1]
             ~ " bytes, too small to be a Parquet file (empty or truncated)." ~ hint) }}
     {%- endfor -%}
-    {{ log("raw." ~ table_name ~ ": checking the Parquet footers of " ~ pattern, info=false) }}
     {%- set schema = run_query(
-        "select file_name, list(lower(name) order by name) filter (where type is not null) "
+        "select file_name, string_agg(lower(name), chr(31) order by name) filter (where type is not null) "
         ~ "from parquet_schema(" ~ glob_literal ~ ") group by file_name order by file_name"
     ) -%}
     {%- set contract_columns = raw_contract(table_name).columns.keys() | list -%}
     {%- set extra = [] -%}
-    {%- for file_name, names in schema.rows -%}
-        {%- set missing = contract_columns | reject('in', names or []) | list -%}
+    {%- for file_name, joined_names in schema.rows -%}
+        {%- set names = (joined_names or '').split('\x1f') -%}
+        {%- set missing = contract_columns | reject('in', names) | list -%}
         {%- if missing -%}
             {{ exceptions.raise_compiler_error(
                 "Raw table '" ~ table_name ~ "': file " ~ file_name ~ " has no column "
                 ~ missing | join(', ') ~ " (the contract's columns: " ~ contract_columns | join(', ')
                 ~ "; models/staging/raw/_raw__sources.yml)." ~ hint) }}
         {%- endif -%}
-        {%- for name in names or [] if name not in contract_columns and name not in extra -%}
+        {%- for name in names if name not in contract_columns and name not in extra -%}
             {%- do extra.append(name) -%}
         {%- endfor -%}
     {%- endfor -%}

@@ -104,7 +104,39 @@
     {%- if execute and columns -%}
         {%- do check_segment_conditions(definitions, columns) -%}
     {%- endif -%}
+    {%- for d in definitions -%}
+        {%- do check_condition_self_contained("Segment definition '" ~ d.name ~ "'", d.condition) -%}
+    {%- endfor -%}
     {{ return('') }}
+{% endmacro %}
+
+{#- A condition is pasted between parentheses and joined to its parents' with `and`
+    (effective_segment_condition): `1=1) or (1=1` parses as one expression yet would escape
+    the parentheses and its parent. So its own parentheses must balance and never close one
+    it did not open, and it holds no comment (`--` would swallow what follows it). String
+    literals and quoted names are skipped. -#}
+{% macro check_condition_self_contained(label, condition) %}
+    {%- set state = {'depth': 0, 'quote': none, 'previous': '', 'closes_outer': false, 'comment': false} -%}
+    {%- for char in condition -%}
+        {%- if state.quote -%}
+            {%- if char == state.quote -%}{%- do state.update({'quote': none}) -%}{%- endif -%}
+        {%- elif char in ["'", '"'] -%}
+            {%- do state.update({'quote': char}) -%}
+        {%- elif (state.previous ~ char) in ['--', '/*'] -%}
+            {%- do state.update({'comment': true}) -%}
+        {%- elif char == '(' -%}
+            {%- do state.update({'depth': state.depth + 1}) -%}
+        {%- elif char == ')' -%}
+            {%- do state.update({'depth': state.depth - 1, 'closes_outer': state.closes_outer or state.depth == 0}) -%}
+        {%- endif -%}
+        {%- do state.update({'previous': '' if state.quote else char}) -%}
+    {%- endfor -%}
+    {%- if state.comment -%}
+        {{ exceptions.raise_compiler_error(label ~ ": broken expression, a comment ('--' or '/*') is not allowed in a condition: " ~ condition) }}
+    {%- endif -%}
+    {%- if state.closes_outer or state.depth != 0 or state.quote -%}
+        {{ exceptions.raise_compiler_error(label ~ ": broken expression, unbalanced parentheses or quotes (a condition cannot close a parenthesis it did not open): " ~ condition) }}
+    {%- endif -%}
 {% endmacro %}
 
 {#- Ask the engine whether each condition is an expression over customer_features and

@@ -13,11 +13,13 @@ arrivals as (
 
     {% for table_name in raw_tables() %}
         {%- set load_column = raw_contract(table_name).loaded_at_field %}
+        {#- typed as the base models type it: a value that does not convert is a null day #}
+        {%- set load_time = raw_cast(raw_typing(table_name), load_column) if load_column else none %}
         select
             '{{ table_name }}' as source_table,
             {% if load_column -%}
-                cast({{ load_column }} as date) as received_date,
-                max({{ load_column }}) as max_received_at,
+                cast({{ load_time }} as date) as received_date,
+                max({{ load_time }}) as max_received_at,
             {%- else -%}
                 cast(null as date) as received_date,
                 cast(null as timestamp) as max_received_at,
@@ -25,7 +27,7 @@ arrivals as (
             count(*) as raw_rows
         from {{ source('raw', table_name) }}
         {% if load_column -%}
-            group by cast({{ load_column }} as date)
+            group by cast({{ load_time }} as date)
         {%- endif %}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}

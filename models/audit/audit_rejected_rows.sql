@@ -80,13 +80,13 @@ described as (
         -- strings
         reject_reason,
         case reject_reason
+            when 'invalid_timestamp' then 'a date or timestamp that does not convert (text, out of range)'
+            when 'invalid_number' then 'a number that does not convert (text, a fraction for an integer, out of range)'
             when 'null_key' then 'a key or required id is null'
             when 'unknown_event_type' then 'event type, status or channel outside the contract'
             when 'negative_price' then 'price below zero'
             when 'future_timestamp' then 'timestamp after as_of'
             when 'invalid_quantity' then 'quantity zero or null, or unit price null'
-            when 'invalid_timestamp' then 'a date or timestamp that does not convert (text, out of range)'
-            when 'invalid_number' then 'a number that does not convert (text, a fraction for an integer, out of range)'
         end as reject_description,
         raw_record,
 

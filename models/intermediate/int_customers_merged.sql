@@ -7,19 +7,34 @@ customers as (
 
 ),
 
-by_email as (
+email_counted as (
 
     select
         customer_id,
         email,
         lower(trim(coalesce(first_name, '') || ' ' || coalesce(last_name, ''))) as full_name,
         lower(trim(city)) as city,
-        -- a null e-mail never joins two records
+        count(*) over (partition by email) as email_records,
+        {{ email_is_placeholder('email') }} as is_placeholder_email
+    from customers
+
+),
+
+by_email as (
+
+    select
+        customer_id,
+        email,
+        full_name,
+        city,
+        -- a null e-mail never joins two records, nor a placeholder address many records share
+        -- (noreply@..., the shop's own address): it would merge unrelated people
         case
-            when email is null then customer_id
+            when email is null or is_placeholder_email then customer_id
+            when email_records > {{ var('identity_email_max_records') }} then customer_id
             else min(customer_id) over (partition by email)
         end as email_anchor_id
-    from customers
+    from email_counted
 
 ),
 

@@ -295,6 +295,25 @@ BAD_DEFINITIONS = {
         [{"name": "Mixed", "condition": "frequency > 'many'", "priority": 500}],
         "Segment definition 'Mixed': the condition fails on a row of customer_features",
     ),
+    # parses as one expression, but pasted into `(...) and (parent)` it would escape both
+    "escaping parentheses": (
+        [{"name": "Escaper", "condition": "1=1) or (1=1", "parent": "Champions", "priority": 500}],
+        "Segment definition 'Escaper': broken expression, unbalanced parentheses",
+    ),
+    "comment": (
+        [{"name": "Muffler", "condition": "frequency > 3 -- and the rest", "priority": 500}],
+        "Segment definition 'Muffler': broken expression, a comment",
+    ),
+    "statement after a semicolon": (
+        [
+            {
+                "name": "Semicolon",
+                "condition": "frequency > 0; drop table segmentation.customer_features",
+                "priority": 500,
+            }
+        ],
+        "Segment definition 'Semicolon': broken expression",
+    ),
 }
 
 

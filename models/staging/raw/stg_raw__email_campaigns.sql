@@ -16,7 +16,7 @@ ranked as (
         *,
         row_number() over (
             partition by campaign_id
-            order by sent_at desc nulls last, campaign_name asc
+            order by sent_at desc nulls last, campaign_name asc nulls last, subject asc nulls last
         ) as version_rank
     from valid_rows
 

@@ -16,7 +16,9 @@ ranked as (
         *,
         row_number() over (
             partition by product_id
-            order by updated_at desc nulls last, price desc, product_name asc
+            order by
+                updated_at desc nulls last, price desc nulls last, product_name asc nulls last,
+                category asc nulls last, brand asc nulls last
         ) as version_rank
     from valid_rows
 
