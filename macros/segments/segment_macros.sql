@@ -103,10 +103,11 @@
     {%- set columns = segment_feature_columns() -%}
     {%- if execute and columns -%}
         {%- do check_segment_conditions(definitions, columns) -%}
+        {#- after the engine's check, whose messages are more specific -#}
+        {%- for d in definitions -%}
+            {%- do check_condition_self_contained("Segment definition '" ~ d.name ~ "'", d.condition) -%}
+        {%- endfor -%}
     {%- endif -%}
-    {%- for d in definitions -%}
-        {%- do check_condition_self_contained("Segment definition '" ~ d.name ~ "'", d.condition) -%}
-    {%- endfor -%}
     {{ return('') }}
 {% endmacro %}
 

@@ -297,11 +297,12 @@ BAD_DEFINITIONS = {
     ),
     # parses as one expression, but pasted into `(...) and (parent)` it would escape both
     "escaping parentheses": (
-        [{"name": "Escaper", "condition": "1=1) or (1=1", "parent": "Champions", "priority": 500}],
+        [{"name": "Escaper", "condition": "1=1) or (1=1", "priority": 500}],
         "Segment definition 'Escaper': broken expression, unbalanced parentheses",
     ),
     "comment": (
-        [{"name": "Muffler", "condition": "frequency > 3 -- and the rest", "priority": 500}],
+        # the engine takes it (the line ends the comment); pasted where a line is joined, no
+        [{"name": "Muffler", "condition": "frequency > 3 -- note\n or true", "priority": 500}],
         "Segment definition 'Muffler': broken expression, a comment",
     ),
     "statement after a semicolon": (
