@@ -23,6 +23,7 @@ import duckdb
 
 from segmentation import project as proj
 from segmentation import warehouse
+from segmentation.compact import compact_if_grown
 from segmentation.dbt_session import DbtSession, target_dir
 from segmentation.faults import kill_point
 from segmentation.lock import RefreshLocked, refresh_lock
@@ -121,6 +122,7 @@ class RefreshResult:
     failures: list[str] = field(default_factory=list)
     reloaded: str = ""  # tables reloaded whole because a raw file changed or went
     interrupted: str = ""  # the holder line of a killed refresh found on the lock
+    compacted: str = ""  # the files this run compacted, with their sizes
 
     def log_line(self) -> str:
         stamp = f"{_utc_now():%Y-%m-%dT%H:%M:%SZ}"
@@ -138,6 +140,8 @@ class RefreshResult:
         ]
         if self.reloaded:
             parts.append(f"reloaded={self.reloaded}")
+        if self.compacted:
+            parts.append(f"compacted={self.compacted}")
         if self.interrupted:
             parts.append(f"previous=killed ({self.interrupted})")
         if self.status == "ok":
@@ -319,6 +323,11 @@ def refresh(
                 db_file, build_started
             )
             result.status = "ok"
+            # 4. after publishing, so readers never wait for it; see compact.py
+            try:
+                result.compacted = compact_if_grown(db_file)
+            except (duckdb.Error, OSError) as exc:  # the files are intact: try next time
+                result.compacted = f"failed ({exc})"
             return result
     except RefreshLocked as exc:
         result.status = "locked"
