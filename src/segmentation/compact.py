@@ -3,7 +3,7 @@
 DuckDB reuses the blocks a run frees but never gives space back, and an incremental run
 writes in small pieces (a delete+insert of a few thousand rows, a rebuilt table beside the
 old one until it commits), which DuckDB stores less densely than a full build does. In 20
-daily refreshes at 20k customers the work file grew 32 MB for 5 MB of data
+daily refreshes at 20k customers the work file grew 48 MB for 10 MB of data
 (bench/RESULTS.md). ``COPY FROM DATABASE`` into a fresh file stores every table densely
 again; the fresh file then replaces the old one with ``os.replace``.
 
