@@ -143,6 +143,17 @@ def main() -> int:
         f"{'work MB':>8} {'free':>5} {'published MB':>12}  compacted"
     )
     print(header, flush=True)
+    out = PROJECT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"refresh-load-{args.customers}-{stamp}.json"
+    result = {
+        "customers": args.customers,
+        "history_days": args.days,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": runs,
+        "machine": machine(),
+    }
     for number in range(1, args.refreshes + 1):
         added = sum(append_days(raw, 1, seed=number, progress=False).values())
         seconds, cpu, line = one_refresh(work, END + timedelta(days=number))
@@ -155,18 +166,8 @@ def main() -> int:
             f"{run['published_mb']:>12}  {run['compacted']}",
             flush=True,
         )
-    result = {
-        "customers": args.customers,
-        "history_days": args.days,
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "runs": runs,
-        "machine": machine(),
-    }
-    out = PROJECT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"refresh-load-{args.customers}-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2))
+        # after every refresh: a run cut short keeps its figures
+        path.write_text(json.dumps(result, indent=2))
     print(f"\nrefresh load benchmark -> {path.relative_to(PROJECT)}")
     return 0
 

@@ -8,10 +8,12 @@ daily refreshes at 20k customers the work file grew 48 MB for 10 MB of data
 again; the fresh file then replaces the old one with ``os.replace``.
 
 The refresh compacts after it has published (readers never wait for it) and under its lock,
-when either file has grown past ``SEGMENTATION_COMPACT_GROWTH`` (default 1.2) times its size
-after the last compaction, recorded in ``<db>.compaction.json`` (the first refresh only
-records). A compaction killed half-way leaves ``<file>.compacting`` beside an intact file;
-the next one deletes it.
+when the two files together have grown past ``SEGMENTATION_COMPACT_GROWTH`` (default 1.5)
+times their size after the last compaction, recorded in ``<db>.compaction.json`` (the first
+refresh only records). Not less: every refresh rebuilds the marts tables beside the old ones,
+so one refresh after a compaction the files are already about 1.2 times as large (the free
+blocks the next refresh reuses); compacting then would buy nothing for long. A compaction
+killed half-way leaves ``<file>.compacting`` beside an intact file; the next one deletes it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import duckdb
 
 from segmentation import warehouse
 
-DEFAULT_GROWTH = 1.2
+DEFAULT_GROWTH = 1.5
 GROWTH_ENV = "SEGMENTATION_COMPACT_GROWTH"
 
 
@@ -61,25 +63,24 @@ def compact_file(path: Path) -> None:
 
 
 def compact_if_grown(db_file: Path) -> str:
-    """Compact both files when one has outgrown its last compacted size; "" when nothing
-    was done, else what it did: ``marts:24.5>16.3MB,work:142.0>104.0MB``."""
-    files = _files(db_file)
+    """Compact both files when together they have outgrown their last compacted size; ""
+    when nothing was done, else what it did: ``marts:24.5>16.3MB,work:142.0>104.0MB``."""
+    files = {name: path for name, path in _files(db_file).items() if path.exists()}
+    sizes = {name: path.stat().st_size for name, path in files.items()}
     record = _record(db_file)
-    sizes = {name: path.stat().st_size for name, path in files.items() if path.exists()}
     try:
-        last = json.loads(record.read_text())
-    except (OSError, ValueError):
-        last = {}
+        last = sum(int(size) for size in json.loads(record.read_text()).values())
+    except (OSError, ValueError, AttributeError):
+        last = 0
     growth = float(os.environ.get(GROWTH_ENV, DEFAULT_GROWTH))
-    grown = [n for n, size in sizes.items() if n in last and size > growth * int(last[n])]
+    if last and sum(sizes.values()) <= growth * last:
+        return ""
     done = []
-    if grown:
+    if last:
         for name, path in files.items():
-            if name in sizes:
-                compact_file(path)
-                after = path.stat().st_size
-                done.append(f"{name}:{sizes[name] / 2**20:.1f}>{after / 2**20:.1f}MB")
-                sizes[name] = after
-    if grown or set(sizes) - set(last):
-        record.write_text(json.dumps(sizes))
+            compact_file(path)
+            after = path.stat().st_size
+            done.append(f"{name}:{sizes[name] / 2**20:.1f}>{after / 2**20:.1f}MB")
+            sizes[name] = after
+    record.write_text(json.dumps(sizes))
     return ",".join(done)

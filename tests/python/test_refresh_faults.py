@@ -246,7 +246,8 @@ def test_killed_refresh_leaves_the_published_file_intact(
     assert "refresh " not in killed.stdout  # killed before its log line
     if point == "publish:after_replace":
         # the new state was complete when it was swapped in: readers see it
-        assert crashing.scalar("select max(as_of) from segmentation.customer_segments", published)
+        as_of = crashing.scalar("select max(as_of) from segmentation.customer_segments", published)
+        assert as_of == AS_OF
         assert sha256(published) != before_hash
     else:
         assert sha256(published) == before_hash, interrupts
