@@ -26,6 +26,7 @@ import pytest
 
 from segmentation import warehouse
 from segmentation.faults import KILL_AT
+from segmentation.lock import lock_path
 
 from conftest import PROJECT, TEST_END, Build
 from test_refresh import RUN_STATE_TABLES, Warehouse, _copy, table_differences
@@ -92,7 +93,7 @@ def uninterrupted(start: Warehouse) -> Concurrent:
         first_copy.command(AS_OF), cwd=PROJECT, env=first_copy.env(),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    lock = first_copy.db.with_name(first_copy.db.name + ".refresh.lock")
+    lock = lock_path(first_copy.db)
     deadline = time.monotonic() + 60
     while not (lock.exists() and lock.read_text().startswith(f"pid {first.pid},")):
         assert first.poll() is None and time.monotonic() < deadline, "the first never locked"
@@ -128,7 +129,6 @@ def test_lock_kept_by_a_dead_holders_child_says_so(tmp_path: Path) -> None:
     open; the pid in the file is then gone, and the message says what holds the lock."""
     import fcntl
 
-    from segmentation.lock import lock_path
     from segmentation.refresh import LOCKED_EXIT
 
     copy = Warehouse(tmp_path, tmp_path / "raw")  # the lock comes first: no data needed
@@ -257,7 +257,7 @@ def test_killed_refresh_leaves_the_published_file_intact(
         assert crashing.query(SEGMENTS, published) == before_segments
     # what the kill left: the holder line in the lock file, and for the publish points the
     # half-made copy (with its WAL when the edits were not checkpointed)
-    lock = crashing.db.with_name(crashing.db.name + ".refresh.lock")
+    lock = lock_path(crashing.db)
     assert lock.read_text().startswith("pid ")
     staging = published.with_name(published.name + ".publishing")
     assert staging.exists() == (point == "publish:edited")
@@ -270,7 +270,7 @@ def test_killed_refresh_leaves_the_published_file_intact(
 def test_refresh_after_the_kills_equals_an_uninterrupted_one(
     crashing: Warehouse, uninterrupted: Concurrent
 ) -> None:
-    lock = crashing.db.with_name(crashing.db.name + ".refresh.lock")
+    lock = lock_path(crashing.db)
     killed_holder = lock.read_text().strip()
     recovered = crashing.refresh(AS_OF)
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
