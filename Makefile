@@ -9,7 +9,7 @@ ONLINE_RETAIL ?= ../shared/datasets/online_retail/online_retail.parquet
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup run test lint refresh append run-online-retail bench bench-refresh bench-generate report docs clean
+.PHONY: setup run test lint refresh append run-online-retail bench bench-refresh bench-load bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -55,6 +55,10 @@ bench: setup
 ## make bench-refresh SIZE=1m: full build vs one refresh after a new day, at 180 and 365 days of history
 bench-refresh: setup
 	$(BIN)/python bench/bench_refresh.py --size $(or $(SIZE),100k)
+
+## make bench-load CUSTOMERS=20000 REFRESHES=20: refreshes in a row, one new day each: time and file sizes
+bench-load: setup
+	$(BIN)/python bench/bench_refresh_load.py --customers $(or $(CUSTOMERS),20000) --refreshes $(or $(REFRESHES),20)
 
 report: setup
 	$(BIN)/segmentation report --out reports

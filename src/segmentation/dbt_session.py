@@ -21,6 +21,7 @@ from typing import Any
 
 from segmentation import project as proj
 from segmentation.dbt_schedule import TIMES_FILE, critical_path_first, record_times
+from segmentation.faults import dbt_callbacks
 
 # vars no model config or ref depends on (macros/as_of.sql, macros/incremental.sql)
 RUN_VARS = ("as_of", "tested_through")
@@ -57,7 +58,8 @@ class DbtSession:
             parsed = self._call(dbtRunner(), ["parse"], self.parse_vars)
             if not parsed.success or parsed.result is None:
                 return 2
-            self._runner = dbtRunner(manifest=parsed.result)
+            # dbt_callbacks: the crash tests' kill points, none in production
+            self._runner = dbtRunner(manifest=parsed.result, callbacks=dbt_callbacks())
         result = self._call(self._runner, args)
         if result.exception is not None:
             return 2

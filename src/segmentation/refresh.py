@@ -10,13 +10,11 @@ published database as it was: readers keep the last good segments.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +23,12 @@ import duckdb
 
 from segmentation import project as proj
 from segmentation import warehouse
+from segmentation.compact import compact_if_grown
 from segmentation.dbt_session import DbtSession, target_dir
+from segmentation.faults import kill_point
+from segmentation.lock import RefreshLocked, refresh_lock
+
+__all__ = ["LOCKED_EXIT", "RefreshLocked", "publish", "refresh", "refresh_lock"]
 
 # what readers see: the marts, not staging or intermediate tables
 PUBLISHED_SCHEMAS = ("core", "segmentation")
@@ -33,38 +36,9 @@ DEFAULT_PUBLISHED_PATH = Path("data/published.duckdb")
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another refresh holds the lock; try again next time
 
 
-class RefreshLocked(RuntimeError):
-    """Another refresh is running."""
-
-
 def published_path(project: Path) -> Path:
     path = Path(os.environ.get("SEGMENTATION_PUBLISHED_PATH", str(DEFAULT_PUBLISHED_PATH)))
     return path if path.is_absolute() else project / path
-
-
-@contextmanager
-def refresh_lock(db_file: Path) -> Iterator[Path]:
-    """An exclusive, non-blocking lock next to the working database. The OS drops it when
-    the process dies, so a crashed refresh never blocks the next one."""
-    lock_file = db_file.with_name(db_file.name + ".refresh.lock")
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_file, "a+")  # noqa: SIM115 - held for the whole refresh
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown process"
-            raise RefreshLocked(
-                f"another refresh is running ({holder}; lock {lock_file}): exiting"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}, started {_utc_now():%Y-%m-%dT%H:%M:%SZ}")
-        handle.flush()
-        yield lock_file
-    finally:
-        handle.close()
 
 
 def _utc_now() -> datetime:
@@ -83,7 +57,10 @@ def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SC
     newer rows for uniqueness (tests/generic/test_unique_incremental.sql)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(target.name + ".publishing")
-    staging.unlink(missing_ok=True)
+    # what a publish killed half-way left: a DuckDB file finds its WAL by name and would
+    # replay the old one onto the new copy
+    for leftover in (staging, _wal(staging)):
+        leftover.unlink(missing_ok=True)
     tested_through = _newest_stamp(db_file)
     # fold any write-ahead log into the file first (dbt closed it, so this is a no-op
     # unless a close was cut short): the copy must be the whole state
@@ -114,11 +91,20 @@ def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SC
             f"({', '.join(repr(s) for s in schemas)})",
             [catalog],
         ).fetchone()
+        kill_point("publish:edited")  # the edits are in the copy's WAL only
         con.execute("checkpoint")
     finally:
         con.close()
+    # readers open the published file read-only and never leave a WAL; one that is there
+    # belongs to the old file and must not be replayed onto the new one
+    _wal(target).unlink(missing_ok=True)
     os.replace(staging, target)
+    kill_point("publish:after_replace")
     return int(count)
+
+
+def _wal(db_file: Path) -> Path:
+    return db_file.with_name(db_file.name + ".wal")
 
 
 @dataclass
@@ -134,6 +120,9 @@ class RefreshResult:
     freshness: str = ""
     as_of: str = ""
     failures: list[str] = field(default_factory=list)
+    reloaded: str = ""  # tables reloaded whole because a raw file changed or went
+    interrupted: str = ""  # the holder line of a killed refresh found on the lock
+    compacted: str = ""  # the files this run compacted, with their sizes
 
     def log_line(self) -> str:
         stamp = f"{_utc_now():%Y-%m-%dT%H:%M:%SZ}"
@@ -149,6 +138,12 @@ class RefreshResult:
             f"left={self.left}",
             f"freshness={self.freshness or 'n/a'}",
         ]
+        if self.reloaded:
+            parts.append(f"reloaded={self.reloaded}")
+        if self.compacted:
+            parts.append(f"compacted={self.compacted}")
+        if self.interrupted:
+            parts.append(f"previous=killed ({self.interrupted})")
         if self.status == "ok":
             parts.append("published=yes")
         elif self.status == "failed":
@@ -233,6 +228,31 @@ def _rows_in(db_file: Path, since: datetime) -> dict[str, int]:
     return {table: int(n) for table, n in rows}
 
 
+def _reloads(db_file: Path, since: datetime) -> str:
+    """The tables this run reloaded whole because the file ledger saw a raw file of theirs
+    replaced or removed: ``orders:2 files (1 replaced, 1 removed); order_items:1 file (1
+    removed)``, "" for none."""
+    con = warehouse.connect(db_file)
+    try:
+        rows = con.execute(
+            "select source_table, change_type, count(*) from audit.audit_raw_files "
+            "where observed_at >= ? and change_type in ('replaced', 'removed') "
+            "group by all order by 1, 2 desc",
+            [since],
+        ).fetchall()
+    finally:
+        con.close()
+    by_table: dict[str, list[tuple[str, int]]] = {}
+    for table, change, files in rows:
+        by_table.setdefault(table, []).append((change, int(files)))
+    parts = []
+    for table, changes in by_table.items():
+        total = sum(n for _, n in changes)
+        detail = ", ".join(f"{n} {change}" for change, n in changes)
+        parts.append(f"{table}:{total} file{'s' if total > 1 else ''} ({detail})")
+    return "; ".join(parts)
+
+
 def _history_changes(db_file: Path, since: datetime) -> tuple[int, int, int]:
     con = duckdb.connect(str(db_file), read_only=True)
     try:
@@ -266,7 +286,8 @@ def refresh(
     result = RefreshResult(status="failed", as_of=as_of)
     started = time.perf_counter()
     try:
-        with refresh_lock(db_file):
+        with refresh_lock(db_file) as lock:
+            result.interrupted = lock.interrupted
             tested = None if full_refresh else last_tested_through(db_file, published_path(project))
             dbt_vars: dict[str, object] = {"as_of": as_of, **(extra_vars or {})}
             if tested is not None:
@@ -290,15 +311,23 @@ def refresh(
             if build_code != 0:
                 result.step = "build"
                 result.failures = _failures(project)
+                with contextlib.suppress(duckdb.Error):  # a build that stopped before the ledger
+                    result.reloaded = _reloads(db_file, build_started)
                 return result
             # 3. publish
             publish(db_file, published_path(project))
             result.rows_by_table = _rows_in(db_file, build_started)
             result.rows_in = sum(result.rows_by_table.values())
+            result.reloaded = _reloads(db_file, build_started)
             result.entered, result.left, result.segments_changed = _history_changes(
                 db_file, build_started
             )
             result.status = "ok"
+            # 4. after publishing, so readers never wait for it; see compact.py
+            try:
+                result.compacted = compact_if_grown(db_file)
+            except (duckdb.Error, OSError) as exc:  # the files are intact: try next time
+                result.compacted = f"failed ({exc})"
             return result
     except RefreshLocked as exc:
         result.status = "locked"

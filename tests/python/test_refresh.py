@@ -4,6 +4,7 @@ and a new hot-abandoner session shows within one refresh."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -61,9 +62,20 @@ class Warehouse:
         )
         return env
 
-    def refresh(self, as_of: datetime, *extra: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "segmentation", "refresh", "--as-of", _ts(as_of), *extra]
-        return subprocess.run(command, cwd=PROJECT, env=self.env(), capture_output=True, text=True)
+    def command(self, as_of: datetime, *extra: str) -> list[str]:
+        """`segmentation refresh` in its own process, as cron runs it."""
+        return [sys.executable, "-m", "segmentation", "refresh", "--as-of", _ts(as_of), *extra]
+
+    def refresh(
+        self, as_of: datetime, *extra: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(as_of, *extra),
+            cwd=PROJECT,
+            env=self.env() | (env or {}),
+            capture_output=True,
+            text=True,
+        )
 
     def query(self, sql: str, db: Path | None = None) -> list[tuple]:
         # the published file alone; the working warehouse with its work file
@@ -85,9 +97,13 @@ def full_build(raw: Path, work: Path, as_of: datetime) -> Build:
     return Build(raw, db, result.returncode, result.stdout)
 
 
-def table_differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
+def table_differences(
+    incremental: Path,
+    full: Path,
+    skip: frozenset[str] = frozenset(HISTORY_TABLES | HISTORY_TAGGED | RUN_STATE_TABLES),
+) -> dict[str, tuple[int, int]]:
     """Per table: rows only in one build and rows only in the other (run bookkeeping
-    columns and incremental-only state left out)."""
+    columns and the ``skip`` tables, by default the incremental-only state, left out)."""
     con = duckdb.connect()
     # each build is two files: the marts and the work file (staging, audit, intermediate)
     for alias, db in (("inc", incremental), ("ful", full)):
@@ -100,7 +116,7 @@ def table_differences(incremental: Path, full: Path) -> dict[str, tuple[int, int
     ).fetchall()
     differences = {}
     for database, schema, table in tables:
-        if table in HISTORY_TABLES | HISTORY_TAGGED | RUN_STATE_TABLES:
+        if table in skip:
             continue
         suffix = database.removeprefix("ful")
         columns = [
@@ -481,6 +497,7 @@ def test_failed_refresh_keeps_last_good_segments(
     for key, value in schedule.env().items():
         monkeypatch.setenv(key, value)
     published_before = schedule.query("select published_at from main.published", schedule.published)
+    bytes_before = hashlib.sha256(schedule.published.read_bytes()).hexdigest()
     memberships_before = schedule.scalar(
         "select count(*) from segmentation.customer_segments", schedule.published
     )
@@ -497,7 +514,9 @@ def test_failed_refresh_keeps_last_good_segments(
     assert result.status == "failed" and result.step == "build"
     assert any("segment_share_within_bounds" in f for f in result.failures), result.failures
     assert "published=no" in result.log_line()
-    # readers still see the last good run; history did not move
+    # readers still see the last good run, the very same file; history did not move
+    assert hashlib.sha256(schedule.published.read_bytes()).hexdigest() == bytes_before
+    assert not schedule.published.with_name(schedule.published.name + ".publishing").exists()
     assert schedule.query("select published_at from main.published", schedule.published) == (
         published_before
     )
@@ -684,7 +703,7 @@ def test_orders_load_by_file_and_reload_when_a_file_changes(
             "updated_at": [first - timedelta(minutes=5)],
         }
     )
-    append_part(schedule.raw, "orders", future_order, "test-future-order")
+    future_file = append_part(schedule.raw, "orders", future_order, "test-future-order")
     result = schedule.refresh(first)
     assert result.returncode == 0, result.stdout + result.stderr
     in_staging = "select count(*) from staging.stg_raw__orders where order_id = 'test-future-order'"
@@ -710,6 +729,10 @@ def test_orders_load_by_file_and_reload_when_a_file_changes(
     changed["status"] = "cancelled"
     pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(orders_file)), orders_file)
     removed = sorted((schedule.raw / "order_items").glob("append-*.parquet"))[0]
+    # and remove a file of orders: the future order's, in the core mart now
+    in_core = "select count(*) from core.fct_orders where order_id = 'test-future-order'"
+    assert schedule.scalar(in_core) == 1
+    future_file.unlink()
 
     def line_keys(files: list[Path]) -> set[tuple[str, int]]:
         return {
@@ -731,7 +754,20 @@ def test_orders_load_by_file_and_reload_when_a_file_changes(
             "where observed_at = (select max(observed_at) from audit.audit_raw_files)"
         )
     )
-    assert changes == {str(orders_file): "replaced", str(removed): "removed"}
+    assert changes == {
+        str(orders_file): "replaced",
+        str(removed): "removed",
+        str(future_file): "removed",
+    }
+    # the log line says what reloaded
+    assert (
+        "reloaded=order_items:1 file (1 removed); orders:2 files (1 replaced, 1 removed) "
+        in result.stdout
+    )
+    earlier = (schedule.root / "refresh.log").read_text().splitlines()[:-1]
+    assert earlier and not [line for line in earlier if "reloaded=" in line]
+    # the removed file's order left the core mart; the segments follow (the full build below)
+    assert schedule.scalar(in_core) == 0
     assert (
         schedule.scalar(
             f"select status from core.fct_orders where order_id = '{changed['order_id']}'"
