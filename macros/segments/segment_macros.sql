@@ -43,6 +43,7 @@
             'min_share': override.get('min_share', item.get('min_share', var('segment_default_min_share'))),
             'max_share': override.get('max_share', item.get('max_share', var('segment_default_max_share'))),
             'owner': item.get('owner') or 'analytics',
+            'channels_any': item.get('channels_any') or [],
         }) -%}
     {%- endfor -%}
     {{ return(definitions) }}

@@ -1,5 +1,6 @@
 -- one row per person and segment they belong to (long membership table), compiled from the
--- segment definitions; is_primary marks each person's highest-priority segment
+-- segment definitions; is_primary marks each person's highest-priority segment. A segment
+-- that needs a channel without data has no members (segment_definitions.evaluation_status)
 with
 
 features as (
@@ -8,9 +9,25 @@ features as (
 
 ),
 
-rule_memberships as (
+definitions as (
+
+    select * from {{ ref('segment_definitions') }}
+
+),
+
+all_rule_memberships as (
 
     {{ compile_segment_memberships('features') }}
+
+),
+
+rule_memberships as (
+
+    select all_rule_memberships.*
+    from all_rule_memberships
+    inner join definitions
+        on all_rule_memberships.segment = definitions.segment
+    where definitions.evaluation_status = 'evaluated'
 
 ),
 
