@@ -3,7 +3,7 @@
     channel (table meta.channel in models/staging/raw/_raw__sources.yml), the customer_features
     yml names each column's channels (column meta.channels: all of them needed; meta.
     channels_any: one of them is enough). audit_raw_coverage says which tables hold data.
-    docs/bad_input.md has the rules. -#}
+    docs/missing_channels.md has the rules. -#}
 
 {#- {channel: [raw tables]} from the raw contract (empty while parsing). -#}
 {% macro raw_channels() %}

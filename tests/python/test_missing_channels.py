@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from segmentation import warehouse
+from segmentation.summary import segment_summary_table
 from test_segments import _expected_memberships
 
 from conftest import PROJECT, Build, build
@@ -245,6 +247,14 @@ def test_online_retail_engagement_is_not_evaluated_and_lifecycle_holds(
     assert abs(shares.sum() - 1.0) < 1e-9
     # activity is purchases only here: lost = no purchase for 180 days, a minority
     assert shares["Lost (lifecycle)"] < 0.3 and shares["Loyal"] > 0.2
+    # the table `make run` prints shows the status
+    con = warehouse.connect(online_retail_build.db_path)
+    try:
+        table = segment_summary_table(con)
+    finally:
+        con.close()
+    line = next(r for r in table.splitlines() if "High Spenders with Low Recent" in r)
+    assert line.rstrip().endswith("not_evaluable: no email_events, web_events"), line
     evaluated = summary[summary.evaluation_status == "evaluated"]
     assert set(summary.index) - set(evaluated.index) == {
         "Hot Abandoners",

@@ -1,6 +1,6 @@
 -- one row per person and segment they belong to (long membership table), compiled from the
 -- segment definitions; is_primary marks each person's highest-priority segment. A segment
--- that needs a channel without data has no members (segment_definitions.evaluation_status)
+-- that needs a channel without data has no members (macro segment_statuses_relation)
 with
 
 features as (
@@ -9,9 +9,17 @@ features as (
 
 ),
 
-definitions as (
+channels as (
 
-    select * from {{ ref('segment_definitions') }}
+    {{ channel_coverage_flags(ref('audit_raw_coverage')) }}
+
+),
+
+statuses as (
+
+    -- computed here from the definitions, as in segment_definitions (same macro), so that a
+    -- rebuild of this model alone sees extra_segment_definitions too
+    {{ segment_statuses_relation('channels') }}
 
 ),
 
@@ -25,9 +33,9 @@ rule_memberships as (
 
     select all_rule_memberships.*
     from all_rule_memberships
-    inner join definitions
-        on all_rule_memberships.segment = definitions.segment
-    where definitions.evaluation_status = 'evaluated'
+    inner join statuses
+        on all_rule_memberships.segment = statuses.segment
+    where statuses.evaluation_status = 'evaluated'
 
 ),
 
