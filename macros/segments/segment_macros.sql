@@ -24,8 +24,11 @@
     {{ return(rendered.text) }}
 {% endmacro %}
 
-{#- All definitions, defaults filled in, overrides applied. -#}
+{#- All definitions, defaults filled in, overrides applied; none while parsing (the shipped
+    ones are not readable then, and an extra one nested under a shipped one would name an
+    unknown parent). -#}
 {% macro get_segment_definitions() %}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set raw = segment_config().get('segments') or [] -%}
     {%- set extra = var('extra_segment_definitions') or [] -%}
     {%- set overrides = var('segment_share_overrides') or {} -%}

@@ -6,6 +6,7 @@ engagement segment is not evaluated and the lifecycle shares hold up."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -18,7 +19,7 @@ from segmentation import warehouse
 from segmentation.summary import segment_summary_table
 from test_segments import _expected_memberships
 
-from conftest import PROJECT, Build, build
+from conftest import PROJECT, TEST_AS_OF, Build, build, run_dbt
 
 MISSING_TABLES = ("web_events", "email_events", "email_campaigns")
 SEGMENTS_YML = PROJECT / "models" / "marts" / "segmentation" / "_segmentation__segments.yml"
@@ -145,6 +146,42 @@ def test_evaluated_segments_equal_an_independent_evaluation(transactions_only: B
     )
     # 26 rule segments, 5 not evaluated; every evaluated one has members here
     assert len(evaluated) == 21 and actual.segment.nunique() == 21
+
+
+EXTRA_DEFINITIONS = [
+    # a nested segment needs its parent's channels
+    {"name": "Buying Abandoners", "parent": "Hot Abandoners", "condition": "frequency > 0",
+     "priority": 600},
+    # engagement_score needs e-mail or web: neither here
+    {"name": "Engaged Anywhere", "condition": "engagement_score > 0", "priority": 601},
+    # a column name inside a string is a value: the parser does not count it
+    {"name": "Named Like A Column", "condition": "rfm_segment <> 'web_sessions_total'",
+     "priority": 602},
+]  # fmt: skip
+
+
+def test_extra_definitions_inherit_and_combine_channels(
+    transactions_only: Build, tmp_path: Path
+) -> None:
+    copy = transactions_only.copy(tmp_path / "copy.duckdb")
+    variables = {"as_of": TEST_AS_OF, "extra_segment_definitions": EXTRA_DEFINITIONS}
+    result = run_dbt(
+        ["build", "--select", "segment_definitions", "customer_segments", "segment_summary",
+         "--vars", json.dumps(variables)],
+        copy.raw_dir, copy.db_path, tmp_path, as_of=None,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:]
+    summary = copy.query(
+        "select segment, evaluation_status, members from segmentation.segment_summary"
+    ).set_index("segment")
+    assert summary.loc["Buying Abandoners", "evaluation_status"] == "not_evaluable: no web_events"
+    assert summary.loc["Engaged Anywhere", "evaluation_status"] == (
+        "not_evaluable: no email_events, web_events"
+    )
+    assert summary.loc[["Buying Abandoners", "Engaged Anywhere"], "members"].eq(0).all()
+    assert summary.loc["Named Like A Column", "evaluation_status"] == "evaluated"
+    buyers = copy.scalar("select count(*) from segmentation.customer_features where frequency > 0")
+    assert summary.loc["Named Like A Column", "members"] == buyers
 
 
 def test_features_of_a_missing_channel_are_null(transactions_only: Build) -> None:
