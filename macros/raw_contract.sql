@@ -18,16 +18,16 @@
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
-    {{ return(graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list) }}
+    {{ return((graph.get('sources') or {}).values() | selectattr('source_name', 'equalto', 'raw') | list) }}
 {% endmacro %}
 
 {#- What the contract says of `table_name`: {required, incremental (by_file, by_received_at
-    or none), event_time (a column or none), loaded_at_field (or none), columns: {name:
-    data_type}, accepted_values: {column: [values]}}. While parsing (the sources are not
-    readable yet) every field is empty. -#}
+    or none), event_time (a column or none), channel (the feature channel it feeds, or none),
+    loaded_at_field (or none), columns: {name: data_type}, accepted_values: {column:
+    [values]}}. While parsing (the sources are not readable yet) every field is empty. -#}
 {% macro raw_contract(table_name) %}
     {%- set contract = {
-        'required': false, 'incremental': 'none', 'event_time': none,
+        'required': false, 'incremental': 'none', 'event_time': none, 'channel': none,
         'loaded_at_field': none, 'columns': {}, 'accepted_values': {},
     } -%}
     {%- for node in raw_source_nodes() if node.name == table_name -%}
@@ -36,6 +36,7 @@
             'required': meta.get('required', false),
             'incremental': meta.get('incremental', 'none'),
             'event_time': meta.get('event_time'),
+            'channel': meta.get('channel'),
             'loaded_at_field': node.loaded_at_field,
         }) -%}
         {%- for column in node.columns.values() -%}

@@ -24,8 +24,11 @@
     {{ return(rendered.text) }}
 {% endmacro %}
 
-{#- All definitions, defaults filled in, overrides applied. -#}
+{#- All definitions, defaults filled in, overrides applied; none while parsing (the shipped
+    ones are not readable then, and an extra one nested under a shipped one would name an
+    unknown parent). -#}
 {% macro get_segment_definitions() %}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set raw = segment_config().get('segments') or [] -%}
     {%- set extra = var('extra_segment_definitions') or [] -%}
     {%- set overrides = var('segment_share_overrides') or {} -%}
@@ -43,6 +46,7 @@
             'min_share': override.get('min_share', item.get('min_share', var('segment_default_min_share'))),
             'max_share': override.get('max_share', item.get('max_share', var('segment_default_max_share'))),
             'owner': item.get('owner') or 'analytics',
+            'channels_any': item.get('channels_any') or [],
         }) -%}
     {%- endfor -%}
     {{ return(definitions) }}

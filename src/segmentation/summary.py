@@ -81,7 +81,8 @@ def build_summary(db_file: Path, project: Path, wall_seconds: float | None = Non
 
 
 def segment_summary_table(con: duckdb.DuckDBPyConnection) -> str:
-    """The segments as a table: members, share, revenue share, a few feature means."""
+    """The segments as a table: members, share, revenue share, a few feature means, and
+    whether each was evaluated (not when a channel it needs has no data)."""
     exists = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'segmentation' and table_name = 'segment_summary'"
@@ -93,7 +94,9 @@ def segment_summary_table(con: duckdb.DuckDBPyConnection) -> str:
         select
             segment_type, segment, members, primary_members,
             round(100 * share_of_audience, 1) as share_pct,
-            round(100 * coalesce(revenue_share, 0), 1) as revenue_pct,
+            case
+                when evaluation_status = 'evaluated' then round(100 * coalesce(revenue_share, 0), 1)
+            end as revenue_pct,
             round(mean_recency_days, 0) as recency_days,
             round(mean_monetary, 2) as mean_monetary,
             round(mean_engagement_score, 1) as engagement,
@@ -102,6 +105,7 @@ def segment_summary_table(con: duckdb.DuckDBPyConnection) -> str:
                 when share_of_audience > max_share then 'above max ' || (100 * max_share) || '%'
                 else ''
             end as size_check,
+            evaluation_status,
             as_of
         from segmentation.segment_summary
         order by priority
@@ -119,6 +123,7 @@ def segment_summary_table(con: duckdb.DuckDBPyConnection) -> str:
         "avg net rev",
         "engagement",
         "size check",
+        "status",
     ]
     body = [[None if v != v else v for v in row[:-1]] for row in rows]
     return f"Segments as of {as_of}:\n" + _format_table(headers, body)

@@ -669,3 +669,32 @@ def test_dbt_models_share_one_run_and_follow_the_centres_decision(
     for name in CLUSTER_MODELS[1:]:
         pd.testing.assert_frame_equal(table(name), refitted[name])
     con.close()
+
+
+def test_features_of_a_missing_channel_drop_out_of_the_fit(
+    data: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    """A transactions-only shop: the web and e-mail features are null for everyone
+    (customer_features: unknown, not zero). Each becomes one constant, all zeros once scaled,
+    so the fit is the fit without them: same k, same clusters, same names."""
+    missing = ("abandoned_cart_count", "web_sessions_90d", "days_since_last_visit",
+               "email_engagement_score")  # fmt: skip
+    df = data[0].head(900).copy()
+    for column in missing:
+        df[column] = np.nan
+    settings = {**FAST, "k_max": 6}
+    with_nulls = run_clustering(df, settings)
+    kept = [c for c in DEFAULT_FEATURES if c not in missing]
+    without = run_clustering(df.drop(columns=list(missing)), {**settings, "features": kept})
+    assert with_nulls.k == without.k
+    pd.testing.assert_frame_equal(
+        with_nulls.assignments.drop(columns="distance_to_centre"),
+        without.assignments.drop(columns="distance_to_centre"),
+    )
+    np.testing.assert_allclose(
+        with_nulls.assignments.distance_to_centre, without.assignments.distance_to_centre
+    )
+    z = with_nulls.profiles.set_index("feature").loc[list(missing), "z_score"]
+    assert (z.abs() < 1e-12).all()
+    # deterministic: the same input gives the same tables
+    assert_same_tables(with_nulls, run_clustering(df, settings))

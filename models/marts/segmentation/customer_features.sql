@@ -31,6 +31,13 @@ rfm_segment_map as (
 
 ),
 
+channels as (
+
+    -- one row: has_<channel>_data for each feature channel (macros/channels.sql)
+    {{ channel_coverage_flags(ref('audit_raw_coverage')) }}
+
+),
+
 value_ranks as (
 
     -- value tiers: position by net revenue, ties share the better position; a window
@@ -117,7 +124,7 @@ joined as (
 
 ),
 
-final as (
+computed as (
 
     select
         -- ids
@@ -246,6 +253,24 @@ final as (
         ) as last_event_at,
         {{ as_of() }} as as_of
     from joined
+
+),
+
+final as (
+
+    -- a column that needs a channel without data is null: unknown, not zero (column
+    -- meta.channels in the yml, macro channel_feature); the columns in contract order
+    {%- set feature_columns = feature_channel_groups() %}
+    select
+        {%- for column_name in feature_columns %}
+            {{ channel_feature(column_name, 'computed.' ~ column_name) }} as {{ column_name }}
+            {{- ',' if not loop.last }}
+        {%- else %}
+            -- (while parsing and in unit tests: no graph to read the column meta from)
+            computed.*
+        {%- endfor %}
+    from computed
+    cross join channels
 
 )
 

@@ -1,5 +1,6 @@
 -- one row per person and segment they belong to (long membership table), compiled from the
--- segment definitions; is_primary marks each person's highest-priority segment
+-- segment definitions; is_primary marks each person's highest-priority segment. A segment
+-- that needs a channel without data has no members (macro segment_statuses_relation)
 with
 
 features as (
@@ -8,9 +9,33 @@ features as (
 
 ),
 
-rule_memberships as (
+channels as (
+
+    {{ channel_coverage_flags(ref('audit_raw_coverage')) }}
+
+),
+
+statuses as (
+
+    -- computed here from the definitions, as in segment_definitions (same macro), so that a
+    -- rebuild of this model alone sees extra_segment_definitions too
+    {{ segment_statuses_relation('channels') }}
+
+),
+
+all_rule_memberships as (
 
     {{ compile_segment_memberships('features') }}
+
+),
+
+rule_memberships as (
+
+    select all_rule_memberships.*
+    from all_rule_memberships
+    inner join statuses
+        on all_rule_memberships.segment = statuses.segment
+    where statuses.evaluation_status = 'evaluated'
 
 ),
 

@@ -1,10 +1,36 @@
 -- one row per segment definition (the meta of this model in _segmentation__segments.yml),
--- plus one per cluster of this run (type cluster, default bounds), for BI and the size tests
+-- plus one per cluster of this run (type cluster, default bounds), for BI and the size tests;
+-- with the channels each needs and whether it is evaluated in this run (not when a channel
+-- it needs has no data: macros/segments/segment_channels.sql)
 with
+
+channels as (
+
+    {{ channel_coverage_flags(ref('audit_raw_coverage')) }}
+
+),
+
+rule_definitions as (
+
+    {{ segment_definitions_relation() }}
+
+),
+
+statuses as (
+
+    {{ segment_statuses_relation('channels') }}
+
+),
 
 definitions as (
 
-    {{ segment_definitions_relation() }}
+    select
+        rule_definitions.*,
+        statuses.required_channels,
+        statuses.evaluation_status
+    from rule_definitions
+    inner join statuses
+        on rule_definitions.segment = statuses.segment
 
 ),
 
@@ -28,7 +54,9 @@ definitions as (
                 as segment_owner,
             {{ cluster_segment_priority('cluster_id') }} as priority,
             cast({{ var('segment_default_min_share') }} as double) as min_share,
-            cast({{ var('segment_default_max_share') }} as double) as max_share
+            cast({{ var('segment_default_max_share') }} as double) as max_share,
+            cast('' as varchar) as required_channels,
+            'evaluated' as evaluation_status
         from centres
 
     ),

@@ -1,5 +1,6 @@
 -- one row per segment definition: members, share of all people, revenue share and feature
--- means, with the definition's bounds and parent (empty segments included, with 0 members)
+-- means, with the definition's bounds and parent (empty segments included, with 0 members);
+-- a segment not evaluated (a channel it needs has no data) has 0 members and no share
 with
 
 definitions as (
@@ -64,6 +65,8 @@ final as (
         definitions.parent_segment,
         definitions.description,
         definitions.segment_owner,
+        definitions.required_channels,
+        definitions.evaluation_status,
 
         -- numerics
         definitions.priority,
@@ -71,9 +74,11 @@ final as (
         cast(coalesce(per_segment.primary_members, 0) as bigint) as primary_members,
         cast(audience.people as bigint) as audience_size,
         case
+            when definitions.evaluation_status <> 'evaluated' then null
             when audience.people > 0 then cast(coalesce(per_segment.members, 0) as double) / audience.people
         end as share_of_audience,
         case
+            when definitions.evaluation_status <> 'evaluated' then null
             when audience.revenue > 0 then cast(coalesce(per_segment.revenue, 0) / audience.revenue as double)
         end as revenue_share,
         definitions.min_share,
