@@ -10,22 +10,13 @@
     {{ return(adapter.dispatch('segment_condition_columns', 'customer_segmentation')(definitions)) }}
 {% endmacro %}
 
-{#- DuckDB: the columns from the parse tree, the same walk the validation does
-    (segment_condition_parts). -#}
+{#- DuckDB: the columns from the parse tree the validation reads too
+    (segment_condition_parse). -#}
 {% macro duckdb__segment_condition_columns(definitions) %}
     {%- set found_columns = {} -%}
     {%- set columns = segment_feature_columns() -%}
     {%- if not (execute and columns and definitions) -%}{{ return(found_columns) }}{%- endif -%}
-    {%- set probes = [] -%}
-    {%- for d in definitions -%}
-        {%- do probes.append("select " ~ loop.index0 ~ " as position, cast(json_serialize_sql("
-            ~ sql_string("select 1 from customer_features where (" ~ d.condition ~ ")")
-            ~ ") as varchar) as ast") -%}
-    {%- endfor -%}
-    {%- set result = run_query(probes | join(' union all ') ~ ' order by position') -%}
-    {%- for row in result.rows -%}
-        {%- set d = definitions[row[0]] -%}
-        {%- set parts = segment_condition_parts(d, fromjson(row[1]), columns) -%}
+    {%- for d, parts in segment_condition_parse(definitions, columns) -%}
         {%- set names = [] -%}
         {%- for reference in parts.columns if (reference[-1] | lower) in columns -%}
             {%- do names.append(reference[-1] | lower) -%}

@@ -182,6 +182,26 @@
     {%- do segment_condition_probe(definitions, columns) -%}
 {% endmacro %}
 
+{#- DuckDB: [(definition, parts), ...]: each condition parsed by the engine as the WHERE
+    clause of `select 1 from customer_features` (one query for all; json_serialize_sql
+    reports, never raises) and walked by segment_condition_parts. The validation and the
+    channel needs (segment_channels.sql) read the same parts. -#}
+{% macro segment_condition_parse(definitions, columns) %}
+    {%- set probes = [] -%}
+    {%- for d in definitions -%}
+        {%- do probes.append("select " ~ loop.index0 ~ " as position, cast(json_serialize_sql("
+            ~ sql_string("select 1 from customer_features where (" ~ d.condition ~ ")")
+            ~ ") as varchar) as ast") -%}
+    {%- endfor -%}
+    {%- set result = run_query(probes | join(' union all ') ~ ' order by position') -%}
+    {%- set parsed = [] -%}
+    {%- for row in result.rows -%}
+        {%- set d = definitions[row[0]] -%}
+        {%- do parsed.append((d, segment_condition_parts(d, fromjson(row[1]), columns))) -%}
+    {%- endfor -%}
+    {{ return(parsed) }}
+{% endmacro %}
+
 {#- DuckDB: first its parser judges each condition as the WHERE clause of
     `select 1 from customer_features` (json_serialize_sql reports, never raises), so every
     rejection names its definition: it must parse, stay one statement with nothing but the
@@ -190,17 +210,8 @@
     knows. Then each condition runs on a typed row under try(): one that fails (a value of
     the wrong type) is named too. -#}
 {% macro duckdb__check_segment_conditions(definitions, columns) %}
-    {%- set probes = [] -%}
-    {%- for d in definitions -%}
-        {%- do probes.append("select " ~ loop.index0 ~ " as position, cast(json_serialize_sql("
-            ~ sql_string("select 1 from customer_features where (" ~ d.condition ~ ")")
-            ~ ") as varchar) as ast") -%}
-    {%- endfor -%}
-    {%- set result = run_query(probes | join(' union all ') ~ ' order by position') -%}
     {%- set functions, names = {}, {} -%}
-    {%- for row in result.rows -%}
-        {%- set d = definitions[row[0]] -%}
-        {%- set found = segment_condition_parts(d, fromjson(row[1]), columns) -%}
+    {%- for d, found in segment_condition_parse(definitions, columns) -%}
         {%- for name in found.functions -%}
             {%- do functions.setdefault(name | lower, []).append(d.name) -%}
         {%- endfor -%}
