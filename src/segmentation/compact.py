@@ -38,28 +38,24 @@ def _record(db_file: Path) -> Path:
     return db_file.with_name(db_file.name + ".compaction.json")
 
 
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def compact_file(path: Path) -> None:
     """Rewrite one DuckDB file densely, in place (atomically: a fresh copy, then os.replace)."""
     fresh = path.with_name(path.name + ".compacting")
-    for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+    for leftover in (fresh, warehouse.wal_path(fresh)):
         leftover.unlink(missing_ok=True)
     con = duckdb.connect()
     try:
         con.execute("set enable_progress_bar = false")
         # opened read-write so that a WAL left by a killed run is replayed into the copy
-        con.execute(f"attach '{_quoted(path)}' as compact_old")
-        con.execute(f"attach '{_quoted(fresh)}' as compact_new")
+        con.execute(f"attach '{warehouse.sql_path(path)}' as compact_old")
+        con.execute(f"attach '{warehouse.sql_path(fresh)}' as compact_new")
         con.execute("copy from database compact_old to compact_new")
         con.execute("detach compact_new")
         con.execute("detach compact_old")
     finally:
         con.close()
     os.replace(fresh, path)
-    path.with_name(path.name + ".wal").unlink(missing_ok=True)  # folded into the copy
+    warehouse.wal_path(path).unlink(missing_ok=True)  # folded into the copy
 
 
 def compact_if_grown(db_file: Path) -> str:

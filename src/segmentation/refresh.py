@@ -59,7 +59,7 @@ def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SC
     staging = target.with_name(target.name + ".publishing")
     # what a publish killed half-way left: a DuckDB file finds its WAL by name and would
     # replay the old one onto the new copy
-    for leftover in (staging, _wal(staging)):
+    for leftover in (staging, warehouse.wal_path(staging)):
         leftover.unlink(missing_ok=True)
     tested_through = _newest_stamp(db_file)
     # fold any write-ahead log into the file first (dbt closed it, so this is a no-op
@@ -97,14 +97,10 @@ def publish(db_file: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SC
         con.close()
     # readers open the published file read-only and never leave a WAL; one that is there
     # belongs to the old file and must not be replayed onto the new one
-    _wal(target).unlink(missing_ok=True)
+    warehouse.wal_path(target).unlink(missing_ok=True)
     os.replace(staging, target)
     kill_point("publish:after_replace")
     return int(count)
-
-
-def _wal(db_file: Path) -> Path:
-    return db_file.with_name(db_file.name + ".wal")
 
 
 @dataclass

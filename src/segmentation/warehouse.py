@@ -23,11 +23,11 @@ def connect(db_file: Path) -> duckdb.DuckDBPyConnection:
     schema.table name (``audit.audit_raw_arrivals``, ``segmentation.customer_segments``)."""
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{_quoted(db_file)}' as marts (read_only)")
+        con.execute(f"attach '{sql_path(db_file)}' as marts (read_only)")
         catalogs = ["marts"]
         work = work_db_path(db_file)
         if work.exists():
-            con.execute(f"attach '{_quoted(work)}' as {WORK_ALIAS} (read_only)")
+            con.execute(f"attach '{sql_path(work)}' as {WORK_ALIAS} (read_only)")
             catalogs.append(WORK_ALIAS)
         placeholders = ", ".join("?" for _ in catalogs)
         # tables only: the base views refer to the raw source views by the main file's
@@ -48,8 +48,14 @@ def connect(db_file: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _quoted(path: Path) -> str:
+def sql_path(path: Path) -> str:
+    """``path`` for a single-quoted SQL string literal (attach, read_parquet)."""
     return str(path).replace("'", "''")
+
+
+def wal_path(db_file: Path) -> Path:
+    """The write-ahead log DuckDB keeps beside ``db_file`` (found by name on open)."""
+    return db_file.with_name(db_file.name + ".wal")
 
 
 def tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
