@@ -77,9 +77,9 @@
 {%- endmacro %}
 
 {#- `expression` for a customer_features column, null when a channel it needs has no data:
-    unknown, not zero (the flags of channel_coverage_flags must be in scope). -#}
-{% macro channel_feature(column_name, expression) -%}
-    {%- set groups = feature_channel_groups().get(column_name, []) -%}
+    unknown, not zero. `groups` are the column's channel groups (feature_channel_groups,
+    read once by the model); the flags of channel_coverage_flags must be in scope. -#}
+{% macro channel_feature(groups, expression) -%}
     {%- if groups -%}
         case when {{ channel_groups_met(groups) }} then {{ expression }} end
     {%- else -%}

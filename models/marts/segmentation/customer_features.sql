@@ -262,8 +262,8 @@ final as (
     -- meta.channels in the yml, macro channel_feature); the columns in contract order
     {%- set feature_columns = feature_channel_groups() %}
     select
-        {%- for column_name in feature_columns %}
-            {{ channel_feature(column_name, 'computed.' ~ column_name) }} as {{ column_name }}
+        {%- for column_name, groups in feature_columns.items() %}
+            {{ channel_feature(groups, 'computed.' ~ column_name) }} as {{ column_name }}
             {{- ',' if not loop.last }}
         {%- else %}
             -- (while parsing and in unit tests: no graph to read the column meta from)
