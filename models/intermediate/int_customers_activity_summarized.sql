@@ -1,13 +1,20 @@
 -- one row per person with any activity: last time of each activity, 90-day web counts,
--- cart abandonment and browsing / checkout intent
-{#- at least one view: the lag below looks back (min_views - 1) views -#}
-{%- set min_views = [var('browsing_intent_min_views') | int, 1] | max %}
-
+-- cart abandonment and browsing / checkout intent. A projection to as_of: what does not
+-- depend on it comes from int_people_web_state and int_people_email_state (kept
+-- incrementally); the 90- and 7-day windows and the carts whose window closed are counted here
 with
 
-sessions as (
+web_state as (
 
-    select * from {{ ref('int_sessions_aggregated') }}
+    select * from {{ ref('int_people_web_state') }}
+    where web_event_count > 0
+
+),
+
+email_state as (
+
+    select * from {{ ref('int_people_email_state') }}
+    where email_event_count > 0
 
 ),
 
@@ -23,81 +30,30 @@ products as (
 
 ),
 
-email_per_campaign as (
+web_90d as (
 
-    select * from {{ ref('int_email_events_pivoted') }}
-
-),
-
-customers_merged as (
-
-    select * from {{ ref('int_customers_merged') }}
-
-),
-
-product_view_bursts as (
-
-    -- a view completes a burst when the view (min_views - 1) views earlier in the person's
-    -- order is within the window: the same answer as counting the views in a range window
-    -- (the last of tied views sees the whole window), at the cost of one sort.
-    -- Reads the events itself: a CTE read twice is materialised whole by DuckDB
+    -- the window on one stored column, so the scan reads the other columns only for the
+    -- events inside it
     select
         person_id,
-        occurred_at,
-        lag(occurred_at, {{ min_views - 1 }}) over (
-            partition by person_id
-            order by occurred_at
-        ) as burst_started_at
+        count(case when event_type = 'product_view' then 1 end) as product_views_90d,
+        count(case when event_type = 'add_to_cart' then 1 end) as cart_adds_90d
     from {{ ref('int_web_events_sessionized') }}
-    where event_type = 'product_view' and person_id is not null
-
-),
-
-browsing as (
-
-    select
-        person_id,
-        max(occurred_at) as last_browsing_intent_at
-    from product_view_bursts
     where
-        {{ epoch_seconds('occurred_at') }} - {{ epoch_seconds('burst_started_at') }}
-        <= {{ var('browsing_intent_minutes') * 60 }}
+        occurred_at > {{ dbt.dateadd('day', -90, as_of()) }}
+        and person_id is not null
+        and event_type in ('product_view', 'add_to_cart')
     group by person_id
 
 ),
 
-web as (
+sessions_90d as (
 
     select
         person_id,
-        max(occurred_at) as last_visit_at,
-        max(case when event_type = 'product_view' then occurred_at end) as last_product_view_at,
-        count(
-            case
-                when event_type = 'product_view' and occurred_at > {{ dbt.dateadd('day', -90, as_of()) }}
-                    then 1
-            end
-        ) as product_views_90d,
-        count(
-            case
-                when event_type = 'add_to_cart' and occurred_at > {{ dbt.dateadd('day', -90, as_of()) }}
-                    then 1
-            end
-        ) as cart_adds_90d
-    from {{ ref('int_web_events_sessionized') }}
-    where person_id is not null
-    group by person_id
-
-),
-
-session_counts as (
-
-    select
-        person_id,
-        count(*) as web_sessions_total,
-        count(case when started_at > {{ dbt.dateadd('day', -90, as_of()) }} then 1 end) as web_sessions_90d
-    from sessions
-    where person_id is not null
+        count(*) as web_sessions_90d
+    from {{ ref('int_sessions_aggregated') }}
+    where started_at > {{ dbt.dateadd('day', -90, as_of()) }} and person_id is not null
     group by person_id
 
 ),
@@ -144,25 +100,11 @@ carts as (
 
 ),
 
-email as (
-
-    select
-        customers_merged.person_id,
-        max(email_per_campaign.last_opened_at) as last_email_open_at,
-        max(email_per_campaign.last_clicked_at) as last_email_click_at,
-        max(email_per_campaign.last_event_at) as last_email_event_at
-    from email_per_campaign
-    inner join customers_merged
-        on email_per_campaign.customer_id = customers_merged.customer_id
-    group by customers_merged.person_id
-
-),
-
 people as (
 
-    select person_id from web
+    select person_id from web_state
     union
-    select person_id from email
+    select person_id from email_state
 
 ),
 
@@ -173,10 +115,10 @@ final as (
         people.person_id,
 
         -- numerics
-        cast(coalesce(session_counts.web_sessions_total, 0) as integer) as web_sessions_total,
-        cast(coalesce(session_counts.web_sessions_90d, 0) as integer) as web_sessions_90d,
-        cast(coalesce(web.product_views_90d, 0) as integer) as product_views_90d,
-        cast(coalesce(web.cart_adds_90d, 0) as integer) as cart_adds_90d,
+        cast(coalesce(web_state.web_sessions_total, 0) as integer) as web_sessions_total,
+        cast(coalesce(sessions_90d.web_sessions_90d, 0) as integer) as web_sessions_90d,
+        cast(coalesce(web_90d.product_views_90d, 0) as integer) as product_views_90d,
+        cast(coalesce(web_90d.cart_adds_90d, 0) as integer) as cart_adds_90d,
         cast(coalesce(carts.cart_add_count, 0) as integer) as cart_add_count,
         cast(coalesce(carts.abandoned_cart_count, 0) as integer) as abandoned_cart_count,
         case
@@ -187,25 +129,25 @@ final as (
         cast(coalesce(carts.checkouts_without_purchase_7d, 0) as integer) as checkouts_without_purchase_7d,
 
         -- timestamps
-        web.last_visit_at,
-        web.last_product_view_at,
-        email.last_email_open_at,
-        email.last_email_click_at,
-        email.last_email_event_at,
+        web_state.last_visit_at,
+        web_state.last_product_view_at,
+        email_state.last_email_open_at,
+        email_state.last_email_click_at,
+        email_state.last_email_event_at,
         carts.last_abandoned_cart_at,
-        browsing.last_browsing_intent_at,
+        web_state.last_browsing_intent_at,
         carts.last_checkout_without_purchase_at
     from people
-    left join web
-        on people.person_id = web.person_id
-    left join session_counts
-        on people.person_id = session_counts.person_id
+    left join web_state
+        on people.person_id = web_state.person_id
+    left join email_state
+        on people.person_id = email_state.person_id
+    left join web_90d
+        on people.person_id = web_90d.person_id
+    left join sessions_90d
+        on people.person_id = sessions_90d.person_id
     left join carts
         on people.person_id = carts.person_id
-    left join email
-        on people.person_id = email.person_id
-    left join browsing
-        on people.person_id = browsing.person_id
 
 )
 

@@ -1,16 +1,21 @@
 -- one row per person with any e-mail or web activity: decayed engagement score,
--- 90-day e-mail open and click rates, unsubscribe and bounce flags
+-- 90-day e-mail open and click rates, unsubscribe and bounce flags. A projection to as_of:
+-- the scores kept at their reference time in int_people_web_state and int_people_email_state
+-- are decayed to as_of; the 90-day rates are counted here
 with
 
-email_events as (
+web_state as (
 
-    select * from {{ ref('stg_raw__email_events') }}
+    -- people with a weighted web event (every listed type, zero weights included)
+    select * from {{ ref('int_people_web_state') }}
+    where weighted_event_count > 0
 
 ),
 
-web_events as (
+email_state as (
 
-    select * from {{ ref('int_web_events_sessionized') }}
+    select * from {{ ref('int_people_email_state') }}
+    where email_event_count > 0
 
 ),
 
@@ -23,65 +28,6 @@ email_per_campaign as (
 customers_merged as (
 
     select * from {{ ref('int_customers_merged') }}
-
-),
-
-weights as (
-
-    select * from {{ ref('engagement_weights') }}
-
-),
-
-activity as (
-
-    select
-        customers_merged.person_id,
-        'email' as event_source,
-        email_events.event_type,
-        email_events.occurred_at
-    from email_events
-    inner join customers_merged
-        on email_events.customer_id = customers_merged.customer_id
-
-    union all
-
-    select
-        person_id,
-        'web' as event_source,
-        event_type,
-        occurred_at
-    from web_events
-    where person_id is not null
-
-),
-
-decayed as (
-
-    -- points halve every engagement_half_life_days: weight * 0.5 ^ (age / half-life)
-    select
-        activity.person_id,
-        activity.event_source,
-        weights.weight * exp(
-            -ln(2.0) * {{ fractional_days_between('activity.occurred_at', as_of()) }}
-            / {{ var('engagement_half_life_days') }}
-        ) as points
-    from activity
-    inner join weights
-        on
-            activity.event_source = weights.event_source
-            and activity.event_type = weights.event_type
-
-),
-
-scores as (
-
-    select
-        person_id,
-        sum(points) as engagement_score,
-        sum(case when event_source = 'email' then points else 0 end) as email_engagement_score,
-        sum(case when event_source = 'web' then points else 0 end) as web_engagement_score
-    from decayed
-    group by person_id
 
 ),
 
@@ -108,25 +54,31 @@ email_rates as (
 
 ),
 
-email_flags as (
+people as (
 
-    select
-        customers_merged.person_id,
-        max(case when email_per_campaign.unsubscribe_count > 0 then 1 else 0 end) as unsubscribed_flag,
-        max(case when email_per_campaign.bounce_count > 0 then 1 else 0 end) as bounced_flag,
-        max(case when email_per_campaign.spam_complaint_count > 0 then 1 else 0 end) as spam_flag
-    from email_per_campaign
-    inner join customers_merged
-        on email_per_campaign.customer_id = customers_merged.customer_id
-    group by customers_merged.person_id
+    select person_id from web_state
+    union
+    select person_id from email_state
 
 ),
 
-people as (
+scores as (
 
-    select person_id from scores
-    union
-    select person_id from email_flags
+    select
+        people.person_id,
+        coalesce(
+            {{ person_state_decayed('email_state.email_score_at_reference', 'email_state.score_reference_at') }},
+            0.0
+        ) as email_engagement_score,
+        coalesce(
+            {{ person_state_decayed('web_state.web_score_at_reference', 'web_state.score_reference_at') }},
+            0.0
+        ) as web_engagement_score
+    from people
+    left join web_state
+        on people.person_id = web_state.person_id
+    left join email_state
+        on people.person_id = email_state.person_id
 
 ),
 
@@ -134,13 +86,13 @@ final as (
 
     select
         -- ids
-        people.person_id,
+        scores.person_id,
 
         -- numerics
         -- rounded to 6 decimals: stable across engines and runs
-        round(coalesce(scores.engagement_score, 0.0), 6) as engagement_score,
-        round(coalesce(scores.email_engagement_score, 0.0), 6) as email_engagement_score,
-        round(coalesce(scores.web_engagement_score, 0.0), 6) as web_engagement_score,
+        round(scores.email_engagement_score + scores.web_engagement_score, 6) as engagement_score,
+        round(scores.email_engagement_score, 6) as email_engagement_score,
+        round(scores.web_engagement_score, 6) as web_engagement_score,
         cast(coalesce(email_rates.emails_received_90d, 0) as integer) as emails_received_90d,
         case
             when email_rates.emails_received_90d > 0
@@ -152,16 +104,14 @@ final as (
         end as email_click_rate_90d,
 
         -- booleans
-        coalesce(email_flags.unsubscribed_flag, 0) = 1 as has_unsubscribed,
-        coalesce(email_flags.bounced_flag, 0) = 1 as has_bounced,
-        coalesce(email_flags.spam_flag, 0) = 1 as has_spam_complaint
-    from people
-    left join scores
-        on people.person_id = scores.person_id
+        coalesce(email_state.has_unsubscribed, false) as has_unsubscribed,
+        coalesce(email_state.has_bounced, false) as has_bounced,
+        coalesce(email_state.has_spam_complaint, false) as has_spam_complaint
+    from scores
+    left join email_state
+        on scores.person_id = email_state.person_id
     left join email_rates
-        on people.person_id = email_rates.person_id
-    left join email_flags
-        on people.person_id = email_flags.person_id
+        on scores.person_id = email_rates.person_id
 
 )
 

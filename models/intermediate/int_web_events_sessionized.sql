@@ -10,6 +10,7 @@
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
 -- depends_on: {{ ref('audit_load_manifest') }}
 -- depends_on: {{ ref('int_web_visitors_touched') }}
+-- depends_on: {{ ref('int_web_people_touched') }}
 
 with
 

@@ -28,11 +28,28 @@ APPEND_DAYS = 2
 
 # bookkeeping that differs between an incremental and a full build by design
 RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at", "checked_as_of"}
+# per-person state kept at the as_of of the run that computed the row: compared through the
+# features that project it to as_of (int_customers_engagement_scored)
+STATE_COLUMNS = {"score_reference_at", "web_score_at_reference", "email_score_at_reference"}
 # state that only an incremental history has
 HISTORY_TABLES = {"audit_raw_arrivals", "audit_raw_files", "int_customers_identity_tracked"}
 # what one run loads: empty or all-new in a full build by design
-RUN_STATE_TABLES = {"audit_load_manifest", "int_web_visitors_touched"}
+RUN_STATE_TABLES = {"audit_load_manifest", "int_web_visitors_touched", "int_web_people_touched"}
 HISTORY_TAGGED = {"segment_membership_history", "segment_size_history"}
+# the tables a cluster numbering reaches (a refit numbers after the previous fit)
+CLUSTER_NUMBERED = {
+    f"segmentation.{table}"
+    for table in (
+        "cluster_centres",
+        "cluster_profiles",
+        "customer_clusters",
+        "customer_segments",
+        "customer_primary_segment",
+        "segment_definitions",
+        "segment_summary",
+        "segment_membership_state",
+    )
+}
 
 
 def _ts(moment: datetime) -> str:
@@ -126,7 +143,7 @@ def table_differences(
                 "and schema_name = ? and table_name = ?",
                 [database, schema, table],
             ).fetchall()
-            if name not in RUN_COLUMNS
+            if name not in RUN_COLUMNS | STATE_COLUMNS
         ]
         # a parallel float sum's last digits vary between runs: compare doubles to 1e-4
         listed = ", ".join(
@@ -201,6 +218,37 @@ def test_appended_data_has_late_and_duplicate_events(schedule: Warehouse) -> Non
 def test_refresh_equals_full_rebuild(schedule: Warehouse, tmp_path: Path) -> None:
     full = full_build(schedule.raw, tmp_path, END + timedelta(days=APPEND_DAYS))
     assert table_differences(schedule.db, full.db_path) == {}
+
+
+def test_refresh_after_a_long_gap_without_new_data_equals_full_rebuild(
+    schedule: Warehouse, tmp_path: Path
+) -> None:
+    """Windows close with no event arriving: 45 days on, with no new data, the 90- and 7-day
+    counts, the decayed scores kept per person and the carts equal a full rebuild."""
+    copy = _copy(schedule, tmp_path / "gap")
+    later = END + timedelta(days=APPEND_DAYS + 45)
+    result = copy.refresh(later, "--refit-clusters")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rows_in=0" in result.stdout
+    full = full_build(schedule.raw, tmp_path / "full", later)
+    # the refit numbers clusters after the previous fit, a full build by size: the sizes 45
+    # days on swap ids, and only the cluster tables and the segments built on them differ
+    differing = table_differences(copy.db, full.db_path)
+    assert set(differing) <= CLUSTER_NUMBERED, differing
+    members = (
+        "select person_id, segment from segmentation.customer_segments "
+        "where segment_type <> 'cluster' order by all"
+    )
+    assert copy.query(members) == schedule.query(members, full.db_path)
+    # the gap moved the projections: events left the 90-day window, scores decayed
+    windowed = (
+        "select sum(product_views_90d), sum(engagement_score) from segmentation.customer_features"
+    )
+    (views_before, score_before), (views_after, score_after) = (
+        schedule.query(windowed)[0],
+        copy.query(windowed)[0],
+    )
+    assert views_after < views_before and score_after < score_before
 
 
 def test_refresh_log_line_and_published_copy(schedule: Warehouse) -> None:

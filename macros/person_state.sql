@@ -1,0 +1,56 @@
+{#- Per-person state (docs/incremental.md#per-person-state): int_people_web_state and
+    int_people_email_state keep, per person, what of their activity does not depend on as_of
+    (counts, last times, the decayed score at a reference time); the features models project
+    it to as_of each run. -#}
+
+{#- The settings a state row was computed with: the half-life, the source's weights (the
+    engagement_weights seed) and `extra`. A run that finds rows computed with other settings
+    recomputes every person (person_state_is_stale). -#}
+{% macro person_state_config(event_source, extra='') %}
+    {%- set seed = ref('engagement_weights') | string -%}
+    {%- if not execute or '__dbt__cte__' in seed or load_relation(ref('engagement_weights')) is none -%}
+        {#- parsing, a unit test (its inputs are CTEs, not tables) or a compile before the
+            first build: a build seeds first, so a state row never stores this -#}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set weights = run_query(
+        "select event_type, cast(weight as " ~ dbt.type_string() ~ ") as weight from "
+        ~ seed ~ " where event_source = '" ~ event_source ~ "' order by event_type"
+    ) -%}
+    {%- set parts = [] -%}
+    {%- for row in weights.rows -%}
+        {%- do parts.append(row['event_type'] ~ '=' ~ row['weight']) -%}
+    {%- endfor -%}
+    {{ return('half_life_days=' ~ var('engagement_half_life_days') ~ ';weights=' ~ parts | join(',') ~ extra) }}
+{% endmacro %}
+
+{#- True when the incremental model `relation` holds a row computed with other settings than
+    `config`: its decayed scores or intent times would not be comparable. -#}
+{% macro person_state_is_stale(relation, config) %}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set stale = run_query(
+        "select count(*) as stale_rows from " ~ relation ~ " where state_config <> '" ~ config ~ "'"
+    ) -%}
+    {{ return(stale.rows[0]['stale_rows'] > 0) }}
+{% endmacro %}
+
+{#- Points an event adds at `reference` (as_of of the run that computes the row): weight *
+    0.5 ^ (age / half-life). Projected to a later as_of by person_state_decayed. -#}
+{% macro person_state_points(weight, occurred_at) -%}
+    {{ weight }} * exp(
+        -ln(2.0) * {{ fractional_days_between(occurred_at, as_of()) }}
+        / {{ var('engagement_half_life_days') }}
+    )
+{%- endmacro %}
+
+{#- A score kept at `reference` decayed to as_of: a sum of decayed points at t0 is the same
+    sum at t times 0.5 ^ ((t - t0) / half-life), so the people no new event touched need no
+    event read again. -#}
+{% macro person_state_decayed(score, reference) -%}
+    {{ score }} * exp(
+        -ln(2.0) * {{ fractional_days_between(reference, as_of()) }}
+        / {{ var('engagement_half_life_days') }}
+    )
+{%- endmacro %}
