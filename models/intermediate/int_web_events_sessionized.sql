@@ -1,6 +1,7 @@
 -- one row per web event: visitor, the person it resolves to, and its session (30-minute gap);
 -- incremental: a run recomputes the visitors int_web_visitors_touched lists and writes the
--- rows that are new or changed
+-- rows that are new or changed. A visitor whose identity the run cannot change is read from
+-- its earliest new event on (the open session's tail), not from its first event
 {{ config(
     materialized='incremental',
     unique_key='event_id',
@@ -47,6 +48,68 @@ customers_merged as (
 
     ),
 
+    new_identifications as (
+
+        select
+            visitor_id,
+            min(occurred_at) as identified_at
+        from new_events
+        where customer_id is not null
+        group by visitor_id
+
+    ),
+
+    built_history as (
+
+        -- two narrow columns over every built event of the touched visitors: where their
+        -- first identification stands, and their last event before the recompute point
+        select
+            built.visitor_id,
+            min(case when built.customer_id is not null then built.occurred_at end) as identified_at,
+            max(case when built.occurred_at < touched_visitors.recompute_from then built.occurred_at end)
+                as seed_occurred_at,
+            max(case when built.occurred_at < touched_visitors.recompute_from then built.session_number end)
+                as seed_session_number
+        from {{ this }} as built
+        inner join touched_visitors
+            on built.visitor_id = touched_visitors.visitor_id
+        group by built.visitor_id
+
+    ),
+
+    visitor_reads as (
+
+        -- a visitor whose identity this run cannot change (no event moved, no customer
+        -- re-attributed, no new event identifying it as early as its built identity) is
+        -- read from its recompute point on: the sessions before it and their identity stand.
+        -- The others are read whole, their earlier rows written again where they change
+        select
+            touched_visitors.visitor_id,
+            touched_visitors.is_rebuilt_whole,
+            touched_visitors.recompute_from,
+            case
+                when
+                    not touched_visitors.is_rebuilt_whole
+                    and not touched_visitors.is_identity_changed
+                    and touched_visitors.recompute_from is not null
+                    and (
+                        new_identifications.identified_at is null
+                        or built_history.identified_at < new_identifications.identified_at
+                    )
+                    then touched_visitors.recompute_from
+            end as read_from,
+            case when not touched_visitors.is_rebuilt_whole then built_history.seed_occurred_at end
+                as seed_occurred_at,
+            case when not touched_visitors.is_rebuilt_whole then built_history.seed_session_number end
+                as seed_session_number
+        from touched_visitors
+        left join built_history
+            on touched_visitors.visitor_id = built_history.visitor_id
+        left join new_identifications
+            on touched_visitors.visitor_id = new_identifications.visitor_id
+
+    ),
+
     built_rows as (
 
         -- the touched visitors' earlier events come from this table, not from the staged
@@ -66,19 +129,21 @@ customers_merged as (
             built.is_session_start,
             built.resolved_customer_id,
             built.person_id,
-            touched_visitors.is_rebuilt_whole,
+            visitor_reads.is_rebuilt_whole,
             coalesce(
-                touched_visitors.is_rebuilt_whole
-                or built.occurred_at >= touched_visitors.recompute_from,
+                visitor_reads.is_rebuilt_whole
+                or built.occurred_at >= visitor_reads.recompute_from,
                 false
             ) as is_windowed
         from {{ this }} as built
-        inner join touched_visitors
-            on built.visitor_id = touched_visitors.visitor_id
-        where not exists (
-            select 1 from new_events
-            where new_events.event_id = built.event_id
-        )
+        inner join visitor_reads
+            on built.visitor_id = visitor_reads.visitor_id
+        where
+            (visitor_reads.read_from is null or built.occurred_at >= visitor_reads.read_from)
+            and not exists (
+                select 1 from new_events
+                where new_events.event_id = built.event_id
+            )
 
     ),
 
@@ -134,12 +199,41 @@ customers_merged as (
 
     identified_events as (
 
+        -- the identity of a visitor read from its recompute point needs its earlier
+        -- identified events too: two narrow columns of them
         select
             visitor_id,
             customer_id,
             occurred_at
-        from visitors
+        from new_events
         where customer_id is not null
+
+        union all
+
+        select
+            built.visitor_id,
+            built.customer_id,
+            built.occurred_at
+        from {{ this }} as built
+        where
+            built.customer_id is not null
+            and built.visitor_id in (select visitor_reads.visitor_id from visitor_reads)
+            and not exists (
+                select 1 from new_events
+                where new_events.event_id = built.event_id
+            )
+
+    ),
+
+    seeds as (
+
+        -- per visitor, the last event whose session stands
+        select
+            visitor_id,
+            seed_occurred_at,
+            seed_session_number
+        from visitor_reads
+        where seed_occurred_at is not null
 
     ),
 
@@ -207,19 +301,18 @@ customers_merged as (
 
     ),
 
+    seeds as (
+
+        -- a full build continues no session
+        select
+            cast(null as {{ dbt.type_string() }}) as visitor_id,
+            cast(null as timestamp) as seed_occurred_at,
+            cast(null as bigint) as seed_session_number
+        where false
+
+    ),
+
 {% endif %}
-
-seeds as (
-
-    -- per visitor, the last event whose session stands
-    select
-        visitor_id,
-        max(occurred_at) as seed_occurred_at,
-        max(session_number) as seed_session_number
-    from kept_sessions
-    group by visitor_id
-
-),
 
 first_identification as (
 

@@ -42,7 +42,8 @@ with
         select
             visitor_id,
             min(occurred_at) as recompute_from,
-            0 as is_rebuilt_whole
+            0 as is_rebuilt_whole,
+            0 as is_identity_changed
         from new_events
         group by visitor_id
 
@@ -52,7 +53,8 @@ with
         select distinct
             visitor_id,
             cast(null as timestamp) as recompute_from,
-            1 as is_rebuilt_whole
+            1 as is_rebuilt_whole,
+            0 as is_identity_changed
         from {{ sessionized }}
         where event_id in (select new_events.event_id from new_events)
 
@@ -62,7 +64,8 @@ with
         select distinct
             visitor_id,
             cast(null as timestamp) as recompute_from,
-            0 as is_rebuilt_whole
+            0 as is_rebuilt_whole,
+            1 as is_identity_changed
         from {{ sessionized }}
         where resolved_customer_id in (select identity_changes.customer_id from identity_changes)
 
@@ -75,7 +78,8 @@ with
         select
             cast(null as {{ dbt.type_string() }}) as visitor_id,
             cast(null as timestamp) as recompute_from,
-            0 as is_rebuilt_whole
+            0 as is_rebuilt_whole,
+            0 as is_identity_changed
         where false
 
     ),
@@ -90,6 +94,7 @@ final as (
 
         -- booleans
         max(is_rebuilt_whole) = 1 as is_rebuilt_whole,
+        max(is_identity_changed) = 1 as is_identity_changed,
 
         -- timestamps
         min(recompute_from) as recompute_from
