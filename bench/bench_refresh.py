@@ -2,11 +2,13 @@
 at two lengths of history, to show that a refresh costs what arrived, not what is kept.
 
     make bench-refresh SIZE=1m          # or: .venv/bin/python bench/bench_refresh.py --size 1m
+    .venv/bin/python bench/bench_refresh.py --size 1m --days 365 --daily 5 --idle
 
 For each history length: generate (or reuse) the data, copy it to a work folder, time a full
 `dbt build`, append one day (`segmentation generate --append`), time `segmentation refresh`
-(freshness, incremental build and tests, history, publish) and print a table. Writes
-bench/results/refresh-<size>-<UTC time>.json.
+(freshness, incremental build and tests, history, publish) and print a table. `--daily N`
+repeats append + refresh for N days in a row, `--idle` adds a refresh with no new data an
+hour later. Writes bench/results/refresh-<size>-<UTC time>.json.
 """
 
 from __future__ import annotations
@@ -42,9 +44,34 @@ def prepare(size: str, days: int) -> Path:
     return raw
 
 
-def one_length(size: str, days: int) -> dict[str, object]:
+def _timed_refresh(work: Path, as_of: datetime) -> dict[str, object]:
+    """One `segmentation refresh` at as_of: its log line, peak memory and slowest nodes."""
+    from segmentation.refresh import refresh
+
+    stamp = as_of.strftime("%Y-%m-%d %H:%M:%S")
+    with TreeMemory(os.getpid()) as memory:
+        result = refresh(PROJECT, as_of=stamp, log_dir=work)
+    print("   " + result.log_line(), flush=True)
+    if result.status != "ok":
+        raise SystemExit(f"refresh failed at {result.step}: {result.failures}")
+    results = json.loads((work / "target-refresh" / "run_results.json").read_text())["results"]
+    node_seconds = [(r["unique_id"], float(r["execution_time"])) for r in results]
+    models = [(uid.split(".")[-1], round(t, 2)) for uid, t in node_seconds if uid[:5] != "test."]
+    slowest = sorted(models, key=lambda kv: -kv[1])[:12]
+    return {
+        "as_of": stamp,
+        "seconds": round(result.seconds, 1),
+        "peak_gb": round(memory.peak_bytes / 1024**3, 2),
+        "rows_in": result.rows_in,
+        "node_seconds": round(sum(t for _, t in node_seconds), 1),
+        "test_seconds": round(sum(t for uid, t in node_seconds if uid.startswith("test.")), 1),
+        "slowest": slowest,
+    }
+
+
+def one_length(size: str, days: int, daily: int, idle: bool) -> dict[str, object]:
     from segmentation.append import append_days
-    from segmentation.refresh import publish, refresh
+    from segmentation.refresh import publish
 
     source = prepare(size, days)
     work = PROJECT / "bench" / "data" / f"refresh-{size}-{days}d"
@@ -63,12 +90,6 @@ def one_length(size: str, days: int) -> dict[str, object]:
         raise SystemExit(f"full build failed (exit {code}); see {work / 'logs'}")
     # what `segmentation run` does after a build: publish (the schedule starts from there)
     publish(db, work / "published.duckdb")
-
-    started = time.perf_counter()
-    rows = append_days(raw, 1, seed=1, progress=False, truth_out=work / "truth")
-    append_seconds = time.perf_counter() - started
-    print(f"   appended one day: {sum(rows.values()):,} rows in {append_seconds:.1f} s", flush=True)
-
     os.environ.update(
         SEGMENTATION_RAW_DIR=str(raw),
         SEGMENTATION_DB_PATH=str(db),
@@ -78,31 +99,33 @@ def one_length(size: str, days: int) -> dict[str, object]:
         DBT_TARGET_PATH=str(work / "target-refresh"),
         DBT_LOG_PATH=str(work / "logs"),
     )
-    as_of = (datetime.fromisoformat(AS_OF) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    with TreeMemory(os.getpid()) as memory:
-        result = refresh(PROJECT, as_of=as_of, log_dir=work)
-    print("   " + result.log_line(), flush=True)
-    if result.status != "ok":
-        raise SystemExit(f"refresh failed at {result.step}: {result.failures}")
-    results = json.loads((work / "target-refresh" / "run_results.json").read_text())
-    build_results = results["results"]
-    slowest = sorted(
-        ((r["unique_id"].split(".")[-1], float(r["execution_time"])) for r in build_results),
-        key=lambda kv: -kv[1],
-    )[:10]
+    refreshes = []
+    for day in range(1, daily + 1):
+        started = time.perf_counter()
+        rows = append_days(raw, 1, seed=day, progress=False, truth_out=work / "truth")
+        print(
+            f"   day {day}: appended {sum(rows.values()):,} rows"
+            f" in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        as_of = datetime.fromisoformat(AS_OF) + timedelta(days=day)
+        refreshes.append({"new_day": day, **_timed_refresh(work, as_of)})
+    if idle:
+        # no new raw data, as_of one hour on: the projections still move
+        as_of = datetime.fromisoformat(AS_OF) + timedelta(days=daily, hours=1)
+        refreshes.append({"new_day": None, **_timed_refresh(work, as_of)})
+    first = refreshes[0]
     return {
         "history_days": days,
         "full_build_seconds": round(build_seconds, 1),
         "full_build_peak_gb": round(build_peak / 1024**3, 2),
-        "appended_rows": sum(rows.values()),
-        "refresh_seconds": round(result.seconds, 1),
-        "refresh_peak_gb": round(memory.peak_bytes / 1024**3, 2),
-        "speedup": round(build_seconds / result.seconds, 2),
-        "rows_in": result.rows_in,
-        "segments_changed": result.segments_changed,
-        "entered": result.entered,
-        "left": result.left,
-        "slowest_in_refresh_build": slowest,
+        "appended_rows": first["rows_in"],
+        "refresh_seconds": first["seconds"],
+        "refresh_peak_gb": first["peak_gb"],
+        "speedup": round(build_seconds / first["seconds"], 2),
+        "rows_in": first["rows_in"],
+        "slowest_in_refresh_build": first["slowest"],
+        "refreshes": refreshes,
     }
 
 
@@ -110,8 +133,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", choices=sorted(SIZES), default="100k")
     parser.add_argument("--days", default="180,365", help="history lengths, comma-separated")
+    parser.add_argument("--daily", type=int, default=1, help="daily refreshes in a row (1+)")
+    parser.add_argument(
+        "--idle", action="store_true", help="then one more refresh with no new data"
+    )
     args = parser.parse_args()
-    runs = [one_length(args.size, int(d)) for d in args.days.split(",")]
+    runs = [
+        one_length(args.size, int(d), max(args.daily, 1), args.idle) for d in args.days.split(",")
+    ]
     result = {
         "size": args.size,
         "customers": SIZES[args.size],
@@ -134,6 +163,14 @@ def main() -> int:
             f" {run['refresh_seconds']:>7} s"
             f" {run['speedup']:>7}x {run['refresh_peak_gb']:>5} GB {run['rows_in']:>10,}"
         )
+    for run in runs:
+        for step in run["refreshes"]:
+            label = f"day {step['new_day']}" if step["new_day"] else "no new data"
+            print(
+                f"  {run['history_days']:>6} d, {label:>11}: {step['seconds']:>6} s,"
+                f" nodes {step['node_seconds']} s (tests {step['test_seconds']} s),"
+                f" peak {step['peak_gb']} GB"
+            )
     return 0
 
 
