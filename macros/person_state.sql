@@ -54,3 +54,19 @@
         / {{ var('engagement_half_life_days') }}
     )
 {%- endmacro %}
+
+{#- The persons a state model writes: every recomputed person, with or without events left
+    (the incremental write replaces their rows, the post-hook removes those left without
+    events); when the settings changed, everyone computed and everyone kept; in a full build,
+    the persons with events. -#}
+{% macro person_state_people(recompute_some, touched, computed) -%}
+    {%- if recompute_some -%}
+        select person_id from {{ touched }}
+    {%- elif is_incremental() -%}
+        select person_id from {{ computed }}
+        union
+        select person_id from {{ this }}
+    {%- else -%}
+        select person_id from {{ computed }}
+    {%- endif -%}
+{%- endmacro %}

@@ -62,33 +62,23 @@ weights as (
 
     ),
 
-    email_events as (
+{% endif %}
 
-        select
-            customer_id,
-            event_type,
-            occurred_at
-        from {{ ref('stg_raw__email_events') }}
+email_events as (
+
+    select
+        customer_id,
+        event_type,
+        occurred_at
+    from {{ ref('stg_raw__email_events') }}
+    {%- if recompute_some %}
         where customer_id in (
             select customers_merged.customer_id from customers_merged
             where customers_merged.person_id in (select touched.person_id from touched)
         )
+    {%- endif %}
 
-    ),
-
-{% else %}
-
-    email_events as (
-
-        select
-            customer_id,
-            event_type,
-            occurred_at
-        from {{ ref('stg_raw__email_events') }}
-
-    ),
-
-{% endif %}
+),
 
 email as (
 
@@ -115,18 +105,7 @@ email as (
 
 people as (
 
-    {% if recompute_some -%}
-        -- every recomputed person, with or without events left: the incremental write
-        -- replaces their rows, and the post-hook removes those left without events
-        select person_id from touched
-    {%- elif is_incremental() -%}
-        -- recomputing everyone (other settings): the persons already kept as well
-        select person_id from email
-        union
-        select person_id from {{ this }}
-    {%- else -%}
-        select person_id from email
-    {%- endif %}
+    {{ person_state_people(recompute_some, 'touched', 'email') }}
 
 ),
 

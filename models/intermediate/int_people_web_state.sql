@@ -136,18 +136,7 @@ session_counts as (
 
 people as (
 
-    {% if recompute_some -%}
-        -- every recomputed person, with or without events left: the incremental write
-        -- replaces their rows, and the post-hook removes those left without events
-        select person_id from touched
-    {%- elif is_incremental() -%}
-        -- recomputing everyone (other settings): the persons already kept as well
-        select person_id from web
-        union
-        select person_id from {{ this }}
-    {%- else -%}
-        select person_id from web
-    {%- endif %}
+    {{ person_state_people(recompute_some, 'touched', 'web') }}
 
 ),
 
