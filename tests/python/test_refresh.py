@@ -251,6 +251,32 @@ def test_refresh_after_a_long_gap_without_new_data_equals_full_rebuild(
     assert views_after < views_before and score_after < score_before
 
 
+def test_changed_half_life_recomputes_every_persons_state(
+    schedule: Warehouse, tmp_path: Path
+) -> None:
+    """A state row keeps the settings it was computed with (state_config): an incremental
+    run with another half-life recomputes every person, and equals a full rebuild with it."""
+    copy = _copy(schedule, tmp_path / "half-life")
+    later = END + timedelta(days=APPEND_DAYS, hours=1)
+    variables = (
+        f'{{as_of: "{_ts(later)}", engagement_half_life_days: 15, clustering_refit_every_days: 0}}'
+    )
+    incremental = run_dbt(["build", "--vars", variables], copy.raw, copy.db, copy.root, None)
+    assert incremental.returncode == 0, incremental.stdout[-5000:]
+    full_db = tmp_path / "full" / "full.duckdb"
+    rebuild = ["build", "--full-refresh", "--vars", variables]
+    full = run_dbt(rebuild, schedule.raw, full_db, full_db.parent, None)
+    assert full.returncode == 0, full.stdout[-5000:]
+    differing = table_differences(copy.db, full_db)
+    assert set(differing) <= CLUSTER_NUMBERED, differing
+    for state in ("int_people_web_state", "int_people_email_state"):
+        rows = copy.query(f"select distinct state_config from intermediate.{state}")
+        configs = [config for (config,) in rows]
+        assert len(configs) == 1 and configs[0].startswith("half_life_days=15;"), configs
+    score = "select sum(engagement_score) from segmentation.customer_features"
+    assert copy.scalar(score) != schedule.scalar(score)
+
+
 def test_refresh_log_line_and_published_copy(schedule: Warehouse) -> None:
     line = schedule.last_output.strip().splitlines()[-1]  # type: ignore[attr-defined]
     assert "refresh ok" in line and "published=yes" in line
