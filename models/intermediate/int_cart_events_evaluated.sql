@@ -28,12 +28,6 @@ customers_merged as (
         span every web event and order #}
     {%- set since = load_window(this.identifier).last_loaded_at %}
 
-    identity_changes as (
-
-        select * from {{ ref('int_customers_identity_tracked') }}
-
-    ),
-
     new_events as (
 
         select
@@ -65,13 +59,7 @@ customers_merged as (
 
         union
 
-        select person_id from identity_changes
-        where loaded_at > {{ since }}
-
-        union
-
-        select previous_person_id from identity_changes
-        where loaded_at > {{ since }} and previous_person_id is not null
+        {{ persons_with_identity_changes(since) }}
 
     ),
 

@@ -36,13 +36,6 @@ weights as (
 
     {%- set since = load_window(this.identifier).last_loaded_at %}
 
-    identity_changes as (
-
-        select * from {{ ref('int_customers_identity_tracked') }}
-        where loaded_at > {{ since }}
-
-    ),
-
     touched as (
 
         select customers_merged.person_id
@@ -53,12 +46,7 @@ weights as (
 
         union
 
-        select person_id from identity_changes
-
-        union
-
-        select previous_person_id from identity_changes
-        where previous_person_id is not null
+        {{ persons_with_identity_changes(since) }}
 
     ),
 

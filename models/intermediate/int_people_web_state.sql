@@ -40,13 +40,6 @@ weights as (
 
 {% if recompute_some %}
 
-    identity_changes as (
-
-        select * from {{ ref('int_customers_identity_tracked') }}
-        where loaded_at > {{ since }}
-
-    ),
-
     touched as (
 
         select person_id from {{ ref('int_web_events_sessionized') }}
@@ -58,12 +51,7 @@ weights as (
 
         union
 
-        select person_id from identity_changes
-
-        union
-
-        select previous_person_id from identity_changes
-        where previous_person_id is not null
+        {{ persons_with_identity_changes(since) }}
 
     ),
 
