@@ -36,20 +36,13 @@
     {{ return(stale.rows[0]['stale_rows'] > 0) }}
 {% endmacro %}
 
-{#- Points an event adds at `reference` (as_of of the run that computes the row): weight *
-    0.5 ^ (age / half-life). Projected to a later as_of by person_state_decayed. -#}
-{% macro person_state_points(weight, occurred_at) -%}
-    {{ weight }} * exp(
-        -ln(2.0) * {{ fractional_days_between(occurred_at, as_of()) }}
-        / {{ var('engagement_half_life_days') }}
-    )
-{%- endmacro %}
-
-{#- A score kept at `reference` decayed to as_of: a sum of decayed points at t0 is the same
-    sum at t times 0.5 ^ ((t - t0) / half-life), so the people no new event touched need no
-    event read again. -#}
-{% macro person_state_decayed(score, reference) -%}
-    {{ score }} * exp(
+{#- `value` at `reference` decayed to as_of: value * 0.5 ^ (days since reference / half-life).
+    The state models sum it over events (weight at occurred_at: the points at this run's
+    as_of); the projections apply it to a kept score (at score_reference_at): a sum of
+    decayed points at t0 is the same sum at t times 0.5 ^ ((t - t0) / half-life), so the
+    people no new event touched need no event read again. -#}
+{% macro person_state_decayed(value, reference) -%}
+    {{ value }} * exp(
         -ln(2.0) * {{ fractional_days_between(reference, as_of()) }}
         / {{ var('engagement_half_life_days') }}
     )

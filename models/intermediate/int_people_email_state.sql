@@ -81,7 +81,7 @@ email as (
         count(case when email_events.event_type = 'unsubscribe' then 1 end) > 0 as has_unsubscribed,
         count(case when email_events.event_type = 'bounce' then 1 end) > 0 as has_bounced,
         count(case when email_events.event_type = 'spam_complaint' then 1 end) > 0 as has_spam_complaint,
-        sum({{ person_state_points('weights.weight', 'email_events.occurred_at') }}) as email_score_at_reference
+        sum({{ person_state_decayed('weights.weight', 'email_events.occurred_at') }}) as email_score_at_reference
     from email_events
     inner join customers_merged
         on email_events.customer_id = customers_merged.customer_id

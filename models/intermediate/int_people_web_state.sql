@@ -66,7 +66,7 @@ web as (
         max(web_events.occurred_at) as last_visit_at,
         max(case when web_events.event_type = 'product_view' then web_events.occurred_at end)
             as last_product_view_at,
-        sum({{ person_state_points('weights.weight', 'web_events.occurred_at') }}) as web_score_at_reference
+        sum({{ person_state_decayed('weights.weight', 'web_events.occurred_at') }}) as web_score_at_reference
     from (
         select
             person_id,
