@@ -11,11 +11,13 @@
         'dim_customers', 'fct_orders', 'fct_email_engagement',
         'customer_features', 'customer_segments', 'customer_primary_segment',
         'segment_definitions', 'segment_summary',
-        'customer_clusters', 'cluster_centres', 'cluster_profiles', 'cluster_diagnostics',
     ] -%}
+    {%- if runs_python_models() -%}
+        {%- do marts.extend(['customer_clusters', 'cluster_centres', 'cluster_profiles', 'cluster_diagnostics']) -%}
+    {%- endif -%}
     {%- if execute -%}
         {%- set tagged = [] -%}
-        {%- for node in graph.nodes.values() if node.resource_type == 'model' and 'reader_facing' in node.tags -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' and 'reader_facing' in node.tags and node.config.enabled -%}
             {%- do tagged.append(node.name) -%}
         {%- endfor -%}
         {%- if tagged | sort | list != marts | sort | list -%}

@@ -7,7 +7,9 @@
     computed once by audit_load_manifest; the macros here turn a model's manifest row
     (load_window, macros/load_manifest.sql) into predicates and never query a table. -#}
 
-{#- delete+insert where the engine has it; merge on Spark and Databricks (same unique keys). -#}
+{#- delete+insert where the engine has it. Spark without a table format (Delta, Iceberg)
+    has neither row deletes nor merge: its strategy is insert_overwrite and the models that
+    replace rows rebuild whole every run (rebuild_every_run), see docs/spark.md. -#}
 {% macro incremental_strategy() -%}
     {{ return(adapter.dispatch('incremental_strategy', 'customer_segmentation')()) }}
 {%- endmacro %}
@@ -17,11 +19,27 @@
 {%- endmacro %}
 
 {% macro spark__incremental_strategy() -%}
-    {{ return('merge') }}
+    {{ return('insert_overwrite') }}
 {%- endmacro %}
 
 {% macro databricks__incremental_strategy() -%}
     {{ return('merge') }}
+{%- endmacro %}
+
+{#- The `full_refresh` config of an incremental model that replaces or deletes rows: true
+    where the engine cannot delete rows (Spark on plain Parquet), so every run rebuilds it and
+    its delete hooks never run; none elsewhere (the --full-refresh flag decides). Append-only
+    ledgers and histories stay incremental everywhere. -#}
+{% macro rebuild_every_run() -%}
+    {{ return(adapter.dispatch('rebuild_every_run', 'customer_segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__rebuild_every_run() -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro spark__rebuild_every_run() -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#- When this run started: stamped on every row an incremental model writes, so the next

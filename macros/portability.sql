@@ -7,7 +7,7 @@
 {%- endmacro %}
 
 {% macro default__row_as_json(relation_alias) -%}
-    cast(to_json({{ relation_alias }}) as varchar)
+    cast(to_json({{ relation_alias }}) as string)
 {%- endmacro %}
 
 {% macro spark__row_as_json(relation_alias) -%}
@@ -22,7 +22,7 @@
 {%- endmacro %}
 
 {% macro default__raw_source_file(relation_alias) -%}
-    cast(null as varchar)
+    cast(null as string)
 {%- endmacro %}
 
 {% macro duckdb__raw_source_file(relation_alias) -%}
@@ -142,4 +142,36 @@
 
 {% macro spark__try_cast_to(expression, data_type) -%}
     try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+{#- `value` as a SQL string literal: DuckDB doubles a quote, Spark escapes it (and the
+    backslash) with a backslash. -#}
+{% macro sql_string(value) -%}
+    {{ return(adapter.dispatch('sql_string', 'customer_segmentation')(value)) }}
+{%- endmacro %}
+
+{% macro default__sql_string(value) -%}
+    '{{ (value | string) | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__sql_string(value) -%}
+    '{{ (value | string) | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}
+
+{#- Whether this build holds the cluster segments: the var enable_clustering, on an engine
+    whose dbt adapter runs the Python models (dbt-spark does only on Databricks). -#}
+{% macro clustering_enabled() -%}
+    {{ return(var('enable_clustering') and runs_python_models()) }}
+{%- endmacro %}
+
+{% macro runs_python_models() -%}
+    {{ return(adapter.dispatch('runs_python_models', 'customer_segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__runs_python_models() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__runs_python_models() -%}
+    {{ return(false) }}
 {%- endmacro %}

@@ -82,7 +82,7 @@
             ~ "models/staging/raw/_raw__sources.yml") }}
     {%- endif -%}
     {%- for value in values or [''] -%}
-        '{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}
+        {{ sql_string(value) }}{{ ', ' if not loop.last }}
     {%- endfor -%}
 {%- endmacro %}
 
@@ -120,7 +120,7 @@
         {{ exceptions.raise_compiler_error("raw." ~ typing.table ~ "." ~ column_name ~ " is not in the raw contract (models/staging/raw/_raw__sources.yml)") }}
     {%- endif -%}
     {%- set file_type = typing.file_types.get(column_name) -%}
-    {{ return(file_type is none or (contract_type | lower) == 'varchar'
+    {{ return(file_type is none or (contract_type | lower) == 'string'
         or file_type == contract_type | upper | replace(' ', '')) }}
 {% endmacro %}
 
@@ -152,6 +152,6 @@
     {%- if checks -%}
         case {{ checks | join(' ') }} end
     {%- else -%}
-        cast(null as varchar)
+        cast(null as string)
     {%- endif -%}
 {%- endmacro %}

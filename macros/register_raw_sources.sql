@@ -6,11 +6,20 @@
     exists. A missing optional table becomes an empty view typed from the source
     yml; a missing required table stops the run with a message that says where it
     looked. Every file is checked first (check_raw_files): one that is not Parquet or lacks
-    a contract column stops the run, naming it. Other engines: the sources are real tables already, nothing to do. -#}
+    a contract column stops the run, naming it.
+
+    Spark: the same layout under the same folder, read by an external Parquet table per
+    raw table (raw.<table>__files, recursive for a folder) behind the view raw.<table>;
+    SEGMENTATION_RAW_FORMAT=tables skips this when the `raw` schema already holds the tables
+    (a cluster's own ingestion). Other engines: the sources are real tables already. -#}
 {% macro register_raw_sources() %}
-    {%- if execute and target.type == 'duckdb' -%}
-        {{ return(duckdb__register_raw_sources()) }}
+    {%- if execute -%}
+        {{ return(adapter.dispatch('register_raw_sources', 'customer_segmentation')()) }}
     {%- endif -%}
+    {{ return('') }}
+{% endmacro %}
+
+{% macro default__register_raw_sources() %}
     {{ return('') }}
 {% endmacro %}
 
@@ -37,24 +46,10 @@
                 ~ pattern | replace("'", "''") ~ "', union_by_name = true, hive_partitioning = false"
                 ~ file_column ~ ")"
             ) -%}
-        {%- elif raw_contract(node.name).required -%}
-            {{ exceptions.raise_compiler_error(
-                "Raw table '" ~ node.name ~ "' is required but not found: expected "
-                ~ raw_directory ~ "/" ~ node.name ~ ".parquet or a folder "
-                ~ raw_directory ~ "/" ~ node.name ~ "/ of Parquet files. "
-                ~ "Set SEGMENTATION_RAW_DIR to your raw directory, or run `segmentation generate` for demo data.") }}
         {%- else -%}
-            {%- set typed_nulls = [] -%}
-            {%- for column in node.columns.values() -%}
-                {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
-            {%- endfor -%}
-            {%- if node.name in file_incremental_tables() -%}
-                {%- do typed_nulls.append("cast(null as varchar) as source_file") -%}
-            {%- endif -%}
             {%- do statements.append(
-                "create or replace view " ~ relation ~ " as select " ~ typed_nulls | join(', ') ~ " where false"
+                "create or replace view " ~ relation ~ " as " ~ raw_missing_table_select(node)
             ) -%}
-            {{ log("raw." ~ node.name ~ ": no data under " ~ raw_directory ~ ", using an empty table", info=true) }}
         {%- endif -%}
     {%- endfor -%}
     {%- if raw_sources | length > 0 -%}
@@ -67,8 +62,17 @@
 {% endmacro %}
 
 {#- The Parquet glob of raw table `table_name` on DuckDB: the file <dir>/<table>.parquet or
-    every Parquet file under the folder <dir>/<table>/; none when neither exists. -#}
+    every Parquet file under the folder <dir>/<table>/; none when neither exists, and on
+    engines that list files otherwise (Spark: spark__register_raw_sources). -#}
 {% macro raw_table_pattern(table_name) %}
+    {{ return(adapter.dispatch('raw_table_pattern', 'customer_segmentation')(table_name)) }}
+{% endmacro %}
+
+{% macro default__raw_table_pattern(table_name) %}
+    {{ return(none) }}
+{% endmacro %}
+
+{% macro duckdb__raw_table_pattern(table_name) %}
     {%- set raw_directory = raw_dir() -%}
     {%- set file_pattern = raw_directory ~ '/' ~ table_name ~ '.parquet' -%}
     {%- set folder_pattern = raw_directory ~ '/' ~ table_name ~ '/**/*.parquet' -%}
@@ -123,5 +127,101 @@
     {%- if extra -%}
         {{ log("raw." ~ table_name ~ ": column(s) " ~ extra | join(', ')
             ~ " not in the contract: kept in raw_record, not read", info=true) }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The empty, typed select standing in for raw table `node` when it has no data; a
+    required table stops the run instead, saying where it looked. -#}
+{% macro raw_missing_table_select(node) %}
+    {%- set raw_directory = raw_dir() -%}
+    {%- if raw_contract(node.name).required -%}
+        {{ exceptions.raise_compiler_error(
+            "Raw table '" ~ node.name ~ "' is required but not found: expected "
+            ~ raw_directory ~ "/" ~ node.name ~ ".parquet or a folder "
+            ~ raw_directory ~ "/" ~ node.name ~ "/ of Parquet files. "
+            ~ "Set SEGMENTATION_RAW_DIR to your raw directory, or run `segmentation generate` for demo data.") }}
+    {%- endif -%}
+    {%- set typed_nulls = [] -%}
+    {%- for column in node.columns.values() -%}
+        {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
+    {%- endfor -%}
+    {%- if node.name in file_incremental_tables() and target.type == 'duckdb' -%}
+        {%- do typed_nulls.append("cast(null as string) as source_file") -%}
+    {%- endif -%}
+    {{ log("raw." ~ node.name ~ ": no data under " ~ raw_directory ~ ", using an empty table", info=true) }}
+    {{ return("select " ~ typed_nulls | join(', ') ~ " where false") }}
+{% endmacro %}
+
+{#- Spark: every Parquet file under the raw folder (path relative to it, size), listed once
+    through the binaryFile source, which reads no content when none is selected. -#}
+{% macro spark__raw_parquet_files() %}
+    {%- set raw_directory = raw_dir() -%}
+    {%- do run_query(
+        "create or replace temporary view segmentation_raw_listing using binaryFile options (path '"
+        ~ raw_directory | replace("'", "\\'") ~ "', recursiveFileLookup 'true', pathGlobFilter '*.parquet')") -%}
+    {%- set listed = run_query("select path, length from segmentation_raw_listing order by path") -%}
+    {%- set files = [] -%}
+    {%- set marker = '/' ~ raw_directory.split('/') | last ~ '/' -%}
+    {%- for path, length in listed.rows -%}
+        {%- do files.append({'path': path, 'relative': path[path.rindex(marker) + marker | length:], 'size': length}) -%}
+    {%- endfor -%}
+    {{ return(files) }}
+{% endmacro %}
+
+{% macro spark__register_raw_sources() %}
+    {%- if env_var('SEGMENTATION_RAW_FORMAT', 'parquet') == 'tables' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- do check_raw_tables_listed() -%}
+    {%- set raw_directory = raw_dir() -%}
+    {%- set raw_sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list -%}
+    {{ log("Registering the raw Parquet files under " ~ raw_directory ~ " (Spark)", info=true) }}
+    {%- set files = spark__raw_parquet_files() -%}
+    {%- do run_query("create schema if not exists " ~ raw_sources[0].schema) -%}
+    {%- for node in raw_sources -%}
+        {%- set relation = node.schema ~ '.' ~ node.identifier -%}
+        {%- set file_name = node.name ~ '.parquet' -%}
+        {%- set in_file = files | selectattr('relative', 'equalto', file_name) | list -%}
+        {%- set in_folder = [] -%}
+        {%- for file in files if file.relative.startswith(node.name ~ '/') -%}
+            {%- do in_folder.append(file) -%}
+        {%- endfor -%}
+        {%- if in_file and in_folder -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table '" ~ node.name ~ "' is both a file (" ~ raw_directory ~ "/" ~ file_name
+                ~ ") and a folder (" ~ raw_directory ~ "/" ~ node.name ~ "/): keep one of them.") }}
+        {%- endif -%}
+        {%- for file in in_file + in_folder if file.size < 12 -%}
+            {{ exceptions.raise_compiler_error(
+                "Raw table '" ~ node.name ~ "': file " ~ file.path ~ " has " ~ file.size
+                ~ " bytes, too small to be a Parquet file (empty or truncated). Replace or remove the file.") }}
+        {%- endfor -%}
+        {%- set file_table = node.schema ~ '.' ~ node.identifier ~ '__files' -%}
+        {%- do run_query("drop table if exists " ~ file_table) -%}
+        {%- if in_file or in_folder -%}
+            {%- set path = raw_directory ~ '/' ~ (file_name if in_file else node.name) -%}
+            {%- do run_query(
+                "create table " ~ file_table ~ " using parquet options (path '" ~ path | replace("'", "\\'")
+                ~ "', recursiveFileLookup 'true', mergeSchema 'true')") -%}
+            {%- do spark__check_raw_columns(node, file_table) -%}
+            {%- do run_query("create or replace view " ~ relation ~ " as select * from " ~ file_table) -%}
+        {%- else -%}
+            {%- do run_query("create or replace view " ~ relation ~ " as " ~ raw_missing_table_select(node)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('') }}
+{% endmacro %}
+
+{#- Spark reads a folder's files under one merged schema, so a contract column missing from
+    every file stops the run, naming the table (DuckDB names the file: check_raw_files). -#}
+{% macro spark__check_raw_columns(node, file_table) %}
+    {%- set found = run_query("select * from " ~ file_table ~ " limit 0").column_names | map('lower') | list -%}
+    {%- set contract_columns = raw_contract(node.name).columns.keys() | list -%}
+    {%- set missing = contract_columns | reject('in', found) | list -%}
+    {%- if missing -%}
+        {{ exceptions.raise_compiler_error(
+            "Raw table '" ~ node.name ~ "': its files under " ~ raw_dir() ~ " have no column "
+            ~ missing | join(', ') ~ " (the contract's columns: " ~ contract_columns | join(', ')
+            ~ "; models/staging/raw/_raw__sources.yml).") }}
     {%- endif -%}
 {% endmacro %}

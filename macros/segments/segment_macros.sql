@@ -57,10 +57,6 @@
     cast({{ segment_config().get('cluster_segments', {}).get('priority_start', 400) }} + {{ id_column }} as integer)
 {%- endmacro %}
 
-{% macro sql_string(value) -%}
-    '{{ (value | string) | replace("'", "''") }}'
-{%- endmacro %}
-
 {#- The columns a condition may use: the contract of customer_features. -#}
 {% macro segment_feature_columns() %}
     {%- set columns = {} -%}
@@ -191,7 +187,7 @@
     {%- for d in definitions -%}
         {%- do probes.append("select " ~ loop.index0 ~ " as position, cast(json_serialize_sql("
             ~ sql_string("select 1 from customer_features where (" ~ d.condition ~ ")")
-            ~ ") as varchar) as ast") -%}
+            ~ ") as string) as ast") -%}
     {%- endfor -%}
     {%- set result = run_query(probes | join(' union all ') ~ ' order by position') -%}
     {%- set parsed = [] -%}
@@ -345,7 +341,7 @@
     select
         {{ sql_string(d.name) }} as segment,
         {{ sql_string(d.type) }} as segment_type,
-        {{ sql_string(d.parent) if d.parent else 'cast(null as varchar)' }} as parent_segment,
+        {{ sql_string(d.parent) if d.parent else 'cast(null as string)' }} as parent_segment,
         {{ sql_string(d.description) }} as description,
         {{ sql_string(d.condition) }} as condition_sql,
         {{ sql_string(d.owner) }} as segment_owner,
@@ -365,7 +361,7 @@
         person_id,
         {{ sql_string(d.type) }} as segment_type,
         {{ sql_string(d.name) }} as segment,
-        {{ sql_string(d.parent) if d.parent else 'cast(null as varchar)' }} as parent_segment,
+        {{ sql_string(d.parent) if d.parent else 'cast(null as string)' }} as parent_segment,
         cast({{ d.priority }} as integer) as priority
     from {{ features_relation }}
     where {{ effective_segment_condition(d, definitions) }}
@@ -375,5 +371,5 @@
 
 {#- The segment name of a cluster: 'Cluster 3: High spend · frequent'. -#}
 {% macro cluster_segment_name(id_column, name_column) -%}
-    'Cluster ' || cast({{ id_column }} as varchar) || ': ' || {{ name_column }}
+    'Cluster ' || cast({{ id_column }} as string) || ': ' || {{ name_column }}
 {%- endmacro %}

@@ -7,27 +7,37 @@
 with
 
 listed as (
-
-    {% for table_name in file_incremental_tables() %}
-        {%- set pattern = raw_table_pattern(table_name) if execute and target.type == 'duckdb' else none %}
+    {#- one select per table with files; one empty select when there are none (a union of
+        empty constant selects trips Spark's optimizer: PushProjectionThroughUnion) #}
+    {%- set patterns = [] %}
+    {%- for table_name in file_incremental_tables() %}
+        {%- set pattern = raw_table_pattern(table_name) if execute else none %}
         {%- if pattern is not none %}
-            -- read_blob lists the files; it reads no content when none is selected
-            select
-                '{{ table_name }}' as source_table,
-                filename as file_path,
-                cast(size as bigint) as file_size,
-                cast(last_modified as timestamp) as modified_at
-            from read_blob('{{ pattern | replace("'", "''") }}')
-        {%- else %}
-            select
-                '{{ table_name }}' as source_table,
-                cast(null as varchar) as file_path,
-                cast(null as bigint) as file_size,
-                cast(null as timestamp) as modified_at
-            where false
+            {%- do patterns.append((table_name, pattern)) %}
         {%- endif %}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {%- endfor %}
+    {%- for table_name, pattern in patterns %}
+
+        -- read_blob lists the files; it reads no content when none is selected
+        select
+            '{{ table_name }}' as source_table,
+            filename as file_path,
+            cast(size as bigint) as file_size,
+            cast(last_modified as timestamp) as modified_at
+        from read_blob('{{ pattern | replace("'", "''") }}')
+        {%- if not loop.last %}
+
+        union all
+        {%- endif %}
+    {%- else %}
+
+        select
+            cast(null as string) as source_table,
+            cast(null as string) as file_path,
+            cast(null as bigint) as file_size,
+            cast(null as timestamp) as modified_at
+        where false
+    {%- endfor %}
 
 ),
 
@@ -56,31 +66,28 @@ listed as (
 
     seen as (
 
+        -- one full join, not a union of the added and the removed (the union, over an
+        -- empty listing, trips Spark's optimizer: PushProjectionThroughUnion)
         select
-            listed.*,
-            case when known.file_path is null then 'added' else 'replaced' end as change_type
+            coalesce(listed.source_table, known.source_table) as source_table,
+            coalesce(listed.file_path, known.file_path) as file_path,
+            case when listed.file_path is null then known.file_size else listed.file_size end as file_size,
+            case when listed.file_path is null then known.modified_at else listed.modified_at end as modified_at,
+            case
+                when known.file_path is null then 'added'
+                when listed.file_path is null then 'removed'
+                else 'replaced'
+            end as change_type
         from listed
-        left join known
+        full outer join known
             on
                 listed.source_table = known.source_table
                 and listed.file_path = known.file_path
         where
             known.file_path is null
+            or listed.file_path is null
             or listed.file_size <> known.file_size
             or listed.modified_at is distinct from known.modified_at
-
-        union all
-
-        select
-            known.*,
-            'removed' as change_type
-        from known
-        where not exists (
-            select 1 from listed
-            where
-                listed.source_table = known.source_table
-                and listed.file_path = known.file_path
-        )
 
     ),
 

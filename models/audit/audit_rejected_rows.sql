@@ -10,6 +10,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    full_refresh=rebuild_every_run(),
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}{{ rejected_rows_delete_rechecked() }}{% endif %}",
 ) }}
@@ -43,7 +44,7 @@ unioned as (
                 {% if table_name in file_incremental_tables() -%}
                     source_file
                 {%- else -%}
-                    cast(null as varchar) as source_file
+                    cast(null as string) as source_file
                 {%- endif %}
             from {{ ref('base_raw__' ~ table_name) }}
             where reject_reason is not null and ({{ branch }})

@@ -7,6 +7,7 @@
     materialized='incremental',
     unique_key='event_id',
     incremental_strategy=incremental_strategy(),
+    full_refresh=rebuild_every_run(),
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
@@ -171,10 +172,10 @@ timeline as (
 
     select
         actor_id,
-        cast(null as varchar) as person_id,
-        cast(null as varchar) as event_id,
+        cast(null as string) as person_id,
+        cast(null as string) as event_id,
         'purchase' as event_type,
-        cast(null as varchar) as product_id,
+        cast(null as string) as product_id,
         purchase_at as occurred_at,
         0 as is_intent_event,
         purchase_at

@@ -48,7 +48,7 @@ customers_merged as (
         select
             customer_id,
             person_id,
-            cast(null as varchar) as previous_person_id
+            cast(null as string) as previous_person_id
         from customers_merged
 
     ),

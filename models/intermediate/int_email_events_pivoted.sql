@@ -4,6 +4,7 @@
     materialized='incremental',
     unique_key='customer_campaign_key',
     incremental_strategy=incremental_strategy(),
+    full_refresh=rebuild_every_run(),
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ ref('audit_load_manifest') }}

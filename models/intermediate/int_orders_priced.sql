@@ -5,6 +5,7 @@
     materialized='incremental',
     unique_key='order_id',
     incremental_strategy=incremental_strategy(),
+    full_refresh=rebuild_every_run(),
     on_schema_change='fail',
     pre_hook="{{ delete_on_upstream_reload() }}",
 ) }}

@@ -9,6 +9,7 @@
     materialized='incremental',
     unique_key='person_id',
     incremental_strategy=incremental_strategy(),
+    full_refresh=rebuild_every_run(),
     on_schema_change='fail',
     post_hook="{% if is_incremental() %}delete from {{ this }} where email_event_count = 0{% endif %}",
 ) }}

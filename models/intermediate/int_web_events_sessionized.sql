@@ -6,6 +6,7 @@
     materialized='incremental',
     unique_key='event_id',
     incremental_strategy=incremental_strategy(),
+    full_refresh=rebuild_every_run(),
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ ref('int_customers_identity_tracked') }}

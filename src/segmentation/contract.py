@@ -19,7 +19,7 @@ SOURCES_YML = Path(__file__).resolve().parents[2] / "models/staging/raw/_raw__so
 
 # the contract's SQL types as Arrow types
 _ARROW_TYPES = {
-    "varchar": pa.string(),
+    "string": pa.string(),
     "integer": pa.int32(),
     "date": pa.date32(),
     "timestamp": TS,

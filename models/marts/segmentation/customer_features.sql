@@ -168,9 +168,9 @@ computed as (
         case
             when recency_score is not null
                 then
-                    cast(recency_score as varchar)
-                    || cast(frequency_score as varchar)
-                    || cast(monetary_score as varchar)
+                    cast(recency_score as string)
+                    || cast(frequency_score as string)
+                    || cast(monetary_score as string)
         end as rfm_cell,
 
         -- numerics: tenure and RFM (null for people who never completed an order)

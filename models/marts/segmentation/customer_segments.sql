@@ -39,7 +39,7 @@ rule_memberships as (
 
 ),
 
-{% if var('enable_clustering') %}
+{% if clustering_enabled() %}
     clusters as (
 
         select * from {{ ref('customer_clusters') }}
@@ -53,7 +53,7 @@ rule_memberships as (
             person_id,
             'cluster' as segment_type,
             {{ cluster_segment_name('cluster_id', 'cluster_name') }} as segment,
-            cast(null as varchar) as parent_segment,
+            cast(null as string) as parent_segment,
             {{ cluster_segment_priority('cluster_id') }} as priority
         from clusters
 
@@ -63,7 +63,7 @@ rule_memberships as (
 memberships as (
 
     select * from rule_memberships
-    {% if var('enable_clustering') %}
+    {% if clustering_enabled() %}
         union all
         select * from cluster_memberships
     {% endif %}

@@ -34,7 +34,7 @@ definitions as (
 
 ),
 
-{% if var('enable_clustering') %}
+{% if clustering_enabled() %}
     centres as (
 
         select * from {{ ref('cluster_centres') }}
@@ -46,7 +46,7 @@ definitions as (
         select distinct
             {{ cluster_segment_name('cluster_id', 'cluster_name') }} as segment,
             'cluster' as segment_type,
-            cast(null as varchar) as parent_segment,
+            cast(null as string) as parent_segment,
             'Found by ' || algorithm || ' clustering of customer_features, named from its profile'
                 as description,
             'person_id in segmentation.customer_clusters with this cluster_id' as condition_sql,
@@ -55,7 +55,7 @@ definitions as (
             {{ cluster_segment_priority('cluster_id') }} as priority,
             cast({{ var('segment_default_min_share') }} as double) as min_share,
             cast({{ var('segment_default_max_share') }} as double) as max_share,
-            cast('' as varchar) as required_channels,
+            cast('' as string) as required_channels,
             'evaluated' as evaluation_status
         from centres
 
@@ -65,7 +65,7 @@ definitions as (
 unioned as (
 
     select * from definitions
-    {% if var('enable_clustering') %}
+    {% if clustering_enabled() %}
         union all
         select * from cluster_definitions
     {% endif %}

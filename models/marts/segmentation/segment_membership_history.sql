@@ -60,8 +60,8 @@ memberships as (
     known_members as (
 
         select
-            cast(null as varchar) as person_id,
-            cast(null as varchar) as segment
+            cast(null as string) as person_id,
+            cast(null as string) as segment
         where false
 
     ),
@@ -88,7 +88,7 @@ left_segment as (
 
     select
         known_members.person_id,
-        cast(null as varchar) as segment_type,
+        cast(null as string) as segment_type,
         known_members.segment,
         'left' as change_type
     from known_members

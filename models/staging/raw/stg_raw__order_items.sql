@@ -4,6 +4,7 @@
     materialized='incremental',
     unique_key=['order_id', 'line_number'],
     incremental_strategy=incremental_strategy(),
+    full_refresh=rebuild_every_run(),
     on_schema_change='fail',
     pre_hook="{{ delete_on_raw_file_reload() }}",
 ) }}

@@ -12,12 +12,12 @@ renamed as (
 
     select
         -- ids
-        cast(customer_id as varchar) as customer_id,
+        cast(customer_id as string) as customer_id,
 
         -- strings
-        lower(trim(cast(channel as varchar))) as channel,
-        lower(trim(cast(status as varchar))) as status,
-        cast(source as varchar) as consent_source,
+        lower(trim(cast(channel as string))) as channel,
+        lower(trim(cast(status as string))) as status,
+        cast(source as string) as consent_source,
 
         -- timestamps
         {{ raw_cast(typing, 'changed_at') }} as changed_at,

@@ -12,16 +12,16 @@ renamed as (
 
     select
         -- ids
-        cast(customer_id as varchar) as customer_id,
+        cast(customer_id as string) as customer_id,
 
         -- strings
-        cast(email as varchar) as email_raw,
-        nullif(lower(trim(cast(email as varchar))), '') as email,
-        nullif(trim(cast(first_name as varchar)), '') as first_name,
-        nullif(trim(cast(last_name as varchar)), '') as last_name,
-        nullif(lower(trim(cast(gender as varchar))), '') as gender,
-        nullif(trim(cast(city as varchar)), '') as city,
-        nullif(trim(cast(country as varchar)), '') as country,
+        cast(email as string) as email_raw,
+        nullif(lower(trim(cast(email as string))), '') as email,
+        nullif(trim(cast(first_name as string)), '') as first_name,
+        nullif(trim(cast(last_name as string)), '') as last_name,
+        nullif(lower(trim(cast(gender as string))), '') as gender,
+        nullif(trim(cast(city as string)), '') as city,
+        nullif(trim(cast(country as string)), '') as country,
 
         -- dates
         {{ raw_cast(typing, 'birth_date') }} as birth_date,

@@ -12,11 +12,11 @@ renamed as (
 
     select
         -- ids
-        cast(campaign_id as varchar) as campaign_id,
+        cast(campaign_id as string) as campaign_id,
 
         -- strings
-        nullif(trim(cast(campaign_name as varchar)), '') as campaign_name,
-        cast(subject as varchar) as subject,
+        nullif(trim(cast(campaign_name as string)), '') as campaign_name,
+        cast(subject as string) as subject,
 
         -- timestamps
         {{ raw_cast(typing, 'sent_at') }} as sent_at,

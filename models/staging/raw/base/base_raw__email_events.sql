@@ -12,12 +12,12 @@ renamed as (
 
     select
         -- ids
-        cast(event_id as varchar) as event_id,
-        cast(customer_id as varchar) as customer_id,
-        cast(campaign_id as varchar) as campaign_id,
+        cast(event_id as string) as event_id,
+        cast(customer_id as string) as customer_id,
+        cast(campaign_id as string) as campaign_id,
 
         -- strings
-        lower(trim(cast(event_type as varchar))) as event_type,
+        lower(trim(cast(event_type as string))) as event_type,
 
         -- timestamps
         {{ raw_cast(typing, 'occurred_at') }} as occurred_at,

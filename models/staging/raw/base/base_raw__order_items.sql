@@ -12,8 +12,8 @@ renamed as (
 
     select
         -- ids
-        cast(order_id as varchar) as order_id,
-        cast(product_id as varchar) as product_id,
+        cast(order_id as string) as order_id,
+        cast(product_id as string) as product_id,
 
         -- numerics
         {{ raw_cast(typing, 'line_number') }} as line_number,
@@ -36,7 +36,7 @@ validated as (
 
     select
         *,
-        order_id || '-' || cast(line_number as varchar) as record_key,
+        order_id || '-' || cast(line_number as string) as record_key,
         case
             when invalid_type_reason is not null then invalid_type_reason
             when order_id is null or line_number is null then 'null_key'

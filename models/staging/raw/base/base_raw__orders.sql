@@ -12,12 +12,12 @@ renamed as (
 
     select
         -- ids
-        cast(order_id as varchar) as order_id,
-        cast(customer_id as varchar) as customer_id,
+        cast(order_id as string) as order_id,
+        cast(customer_id as string) as customer_id,
 
         -- strings
-        lower(trim(cast(status as varchar))) as status,
-        upper(trim(cast(currency as varchar))) as currency,
+        lower(trim(cast(status as string))) as status,
+        upper(trim(cast(currency as string))) as currency,
 
         -- timestamps
         {{ raw_cast(typing, 'ordered_at') }} as ordered_at,

@@ -12,12 +12,12 @@ renamed as (
 
     select
         -- ids
-        cast(product_id as varchar) as product_id,
+        cast(product_id as string) as product_id,
 
         -- strings
-        nullif(trim(cast(product_name as varchar)), '') as product_name,
-        nullif(trim(cast(category as varchar)), '') as category,
-        nullif(trim(cast(brand as varchar)), '') as brand,
+        nullif(trim(cast(product_name as string)), '') as product_name,
+        nullif(trim(cast(category as string)), '') as category,
+        nullif(trim(cast(brand as string)), '') as brand,
 
         -- numerics
         {{ raw_cast(typing, 'price') }} as price,

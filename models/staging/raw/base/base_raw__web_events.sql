@@ -12,14 +12,14 @@ renamed as (
 
     select
         -- ids
-        cast(event_id as varchar) as event_id,
-        cast(anonymous_id as varchar) as anonymous_id,
-        cast(customer_id as varchar) as customer_id,
-        cast(product_id as varchar) as product_id,
+        cast(event_id as string) as event_id,
+        cast(anonymous_id as string) as anonymous_id,
+        cast(customer_id as string) as customer_id,
+        cast(product_id as string) as product_id,
 
         -- strings
-        lower(trim(cast(event_type as varchar))) as event_type,
-        cast(page_url as varchar) as page_url,
+        lower(trim(cast(event_type as string))) as event_type,
+        cast(page_url as string) as page_url,
 
         -- timestamps
         {{ raw_cast(typing, 'occurred_at') }} as occurred_at,
