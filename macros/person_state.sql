@@ -8,7 +8,7 @@
     recomputes every person (person_state_is_stale). -#}
 {% macro person_state_config(event_source, extra='') %}
     {%- set seed = ref('engagement_weights') | string -%}
-    {%- if not execute or '__dbt__cte__' in seed or load_relation(ref('engagement_weights')) is none -%}
+    {%- if not execute or '__dbt__cte__' in seed or not relation_exists(ref('engagement_weights')) -%}
         {#- parsing, a unit test (its inputs are CTEs, not tables) or a compile before the
             first build: a build seeds first, so a state row never stores this -#}
         {{ return('') }}

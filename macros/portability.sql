@@ -11,7 +11,8 @@
 {%- endmacro %}
 
 {% macro spark__row_as_json(relation_alias) -%}
-    to_json(struct({{ relation_alias }}.*))
+    {#- a null is content too: Spark's to_json leaves null fields out by default -#}
+    to_json(struct({{ relation_alias }}.*), map('ignoreNullFields', 'false'))
 {%- endmacro %}
 
 {#- The raw file a row of a table loaded by file came from: DuckDB's read_parquet names it
@@ -65,7 +66,8 @@
 {%- endmacro %}
 
 {% macro spark__epoch_seconds(expression) -%}
-    unix_timestamp({{ expression }})
+    {#- unix_timestamp drops the fraction of a second; DuckDB's epoch keeps it -#}
+    (unix_micros(cast({{ expression }} as timestamp)) / 1000000.0)
 {%- endmacro %}
 
 {#- Days between two timestamps as a fraction (decay needs more than whole days). -#}
@@ -174,4 +176,46 @@
 
 {% macro spark__runs_python_models() -%}
     {{ return(false) }}
+{%- endmacro %}
+
+{#- Whether `relation` exists now. dbt's relation cache can miss a table this run has just
+    re-created on Spark (a seed is dropped and created again), so Spark asks the catalog. -#}
+{% macro relation_exists(relation) -%}
+    {{ return(adapter.dispatch('relation_exists', 'customer_segmentation')(relation)) }}
+{%- endmacro %}
+
+{% macro default__relation_exists(relation) -%}
+    {{ return(load_relation(relation) is not none) }}
+{%- endmacro %}
+
+{% macro spark__relation_exists(relation) -%}
+    {%- set found = run_query("show tables in " ~ relation.schema ~ " like '" ~ relation.identifier ~ "'") -%}
+    {{ return(found.rows | length > 0) }}
+{%- endmacro %}
+
+{#- `amount` (money, two decimals) divided by the whole number `divisor`, rounded half away
+    from zero to the cent, in exact integer arithmetic: DuckDB divides decimals as doubles,
+    so 1119.37 / 2 became 559.68 there and 559.69 on Spark. -#}
+{% macro money_divided(amount, divisor) -%}
+    {%- set cents = 'cast(round(' ~ amount ~ ' * 100) as bigint)' -%}
+    cast(
+        cast(
+            sign({{ cents }}) * {{ integer_divide('2 * abs(' ~ cents ~ ') + ' ~ divisor, '2 * ' ~ divisor) }}
+            as decimal(18, 0)
+        ) * cast(0.01 as decimal(3, 2))
+        as decimal(18, 2)
+    )
+{%- endmacro %}
+
+{#- Integer division of two whole numbers, rounded toward zero. -#}
+{% macro integer_divide(dividend, divisor) -%}
+    {{ return(adapter.dispatch('integer_divide', 'customer_segmentation')(dividend, divisor)) }}
+{%- endmacro %}
+
+{% macro default__integer_divide(dividend, divisor) -%}
+    (({{ dividend }}) // ({{ divisor }}))
+{%- endmacro %}
+
+{% macro spark__integer_divide(dividend, divisor) -%}
+    (({{ dividend }}) div ({{ divisor }}))
 {%- endmacro %}

@@ -112,7 +112,7 @@ scored as (
         cast(1 + floor(5.0 * (recency_rank - 1) / buyer_count) as integer) as recency_score,
         cast(1 + floor(5.0 * (frequency_rank - 1) / buyer_count) as integer) as frequency_score,
         cast(1 + floor(5.0 * (monetary_rank - 1) / buyer_count) as integer) as monetary_score,
-        cast(completed_revenue / frequency as decimal(18, 2)) as average_order_value,
+        {{ money_divided('completed_revenue', 'frequency') }} as average_order_value,
         cast(discounted_orders as double) / frequency as discount_order_share,
         -- BG/NBD inputs in the sense of the lifetimes library (daily periods)
         cast(purchase_days - 1 as integer) as repeat_purchase_count,

@@ -1,0 +1,127 @@
+"""Compare the tables of a DuckDB build with those a Spark build exported
+(segmentation.spark export): row counts and rows that differ, table by table.
+
+Values are compared after a normalisation both engines agree on (docs/spark.md):
+- numbers as doubles rounded to ``FLOAT_DIGITS`` decimals (Spark and DuckDB sum and
+  divide floats in other orders; decimals have other scales);
+- timestamps as timestamps (Spark exports UTC instants, DuckDB holds UTC wall time);
+- ``raw_record``, the input row as JSON, by its set of keys: the engines write the same
+  row in another form (key order, timestamp and number formats);
+- the run stamps (``RUN_STAMPS``: when a row was loaded or observed) are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from segmentation import warehouse
+
+FLOAT_DIGITS = 6
+RUN_STAMPS = frozenset({"loaded_at", "observed_at", "recorded_at", "built_at", "published_at", "computed_at"})
+# hashes of an engine's own forms (row_hash: DuckDB hash, Spark xxhash64; the quarantine id
+# hashes raw_record) and the raw file a row came from, which only DuckDB reads
+ENGINE_SPECIFIC = frozenset({"version_hash", "rejected_row_id", "source_file"})
+# the file ledger (audit_raw_files) lists files through DuckDB's read_blob; on Spark it is
+# empty, and the tables loaded by file reload every run (docs/spark.md)
+FILE_LEDGER_COLUMNS = frozenset({"added_files", "moved_files", "is_file_reload"})
+NOT_COMPARED = frozenset({"audit.audit_raw_files"})
+NUMERIC = ("DOUBLE", "FLOAT", "DECIMAL", "REAL")
+
+
+@dataclass(frozen=True)
+class TableComparison:
+    table: str
+    duckdb_rows: int
+    spark_rows: int
+    differing_rows: int
+    missing_columns: tuple[str, ...]
+
+    @property
+    def equal(self) -> bool:
+        return (
+            self.duckdb_rows == self.spark_rows and self.differing_rows == 0 and not self.missing_columns
+        )
+
+
+def _normalised(column: str, duck_type: str) -> str:
+    quoted = f'"{column}"'
+    if column == "raw_record":
+        return f"list_filter(list_sort(json_keys(json({quoted}))), lambda k: k <> 'source_file')"
+    if duck_type.startswith(NUMERIC):
+        return f"round(cast({quoted} as double), {FLOAT_DIGITS})"
+    if duck_type.startswith("TIMESTAMP"):
+        return f"cast({quoted} as timestamp)"
+    if duck_type.startswith(("BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT")):
+        return f"cast({quoted} as bigint)"
+    return f"cast({quoted} as varchar)"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    rows = con.execute(f"describe select * from {relation}").fetchall()
+    return {name.lower(): str(data_type) for name, data_type, *_ in rows}
+
+
+def compare_table(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> TableComparison:
+    """Compare DuckDB's ``table`` (schema.name) with its Spark export ``parquet``."""
+    spark_relation = f"read_parquet('{warehouse.sql_path(parquet)}')"
+    duck_columns = _columns(con, table)
+    spark_columns = _columns(con, spark_relation)
+    missing = tuple(sorted(set(duck_columns) ^ set(spark_columns)))
+    shared = [c for c in duck_columns if c in spark_columns and c not in RUN_STAMPS | ENGINE_SPECIFIC | FILE_LEDGER_COLUMNS]
+    duck_select = ", ".join(_normalised(c, duck_columns[c]) for c in shared)
+    spark_select = ", ".join(_normalised(c, duck_columns[c]) for c in shared)
+    duck_rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    spark_rows = con.execute(f"select count(*) from {spark_relation}").fetchone()[0]
+    differing = 0
+    if shared:
+        differing = con.execute(
+            f"""
+            select count(*) from (
+                (select {duck_select} from {table}
+                 except all select {spark_select} from {spark_relation})
+                union all
+                (select {spark_select} from {spark_relation}
+                 except all select {duck_select} from {table})
+            )
+            """
+        ).fetchone()[0]
+    return TableComparison(table, duck_rows, spark_rows, differing, missing)
+
+
+def compare(db_path: Path, export_dir: Path, skip: frozenset[str] = NOT_COMPARED) -> list[TableComparison]:
+    """Every table Spark exported, compared with the same table of the DuckDB build at
+    ``db_path``; a table DuckDB lacks is reported with -1 rows."""
+    con = warehouse.connect(db_path)
+    try:
+        results = []
+        for parquet in sorted(export_dir.glob("*.parquet")):
+            table = parquet.name.removesuffix(".parquet")
+            if table in skip:
+                continue
+            schema, name = table.split(".", 1)
+            exists = con.execute(
+                "select count(*) from duckdb_views() where schema_name = ? and view_name = ?",
+                [schema, name],
+            ).fetchone()[0]
+            if not exists:
+                results.append(TableComparison(table, -1, 0, 0, ()))
+                continue
+            results.append(compare_table(con, table, parquet))
+        return results
+    finally:
+        con.close()
+
+
+def format_table(results: list[TableComparison]) -> str:
+    """The comparison as a Markdown table."""
+    lines = [
+        "| table | DuckDB rows | Spark rows | rows differing | equal |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for r in results:
+        note = "yes" if r.equal else "NO" + (f" (columns: {', '.join(r.missing_columns)})" if r.missing_columns else "")
+        lines.append(f"| {r.table} | {r.duckdb_rows} | {r.spark_rows} | {r.differing_rows} | {note} |")
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""The Spark target (profiles.yml `spark`, docs/spark.md): its environment, a local session
+with the same settings, and the export of its tables to Parquet.
+
+dbt-spark in session mode keeps its metastore in an embedded Derby database, which one JVM
+at a time may open. So reading the tables a build wrote happens in a process of its own
+(``python -m segmentation.spark export``) after dbt has exited; the comparison with a
+DuckDB build (segmentation.engine_compare) then reads the exported Parquet."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+# the layers the SQL models write; `raw` holds only views over the files
+SCHEMAS = ("seeds", "staging", "audit", "intermediate", "core", "segmentation")
+
+
+def spark_env(work: Path, raw_dir: Path) -> dict[str, str]:
+    """Environment for dbt's `spark` target and this module: the Spark warehouse and
+    metastore under ``work``, the raw data in ``raw_dir``."""
+    env = dict(os.environ)
+    env.update(
+        SEGMENTATION_TARGET="spark",
+        SEGMENTATION_RAW_DIR=str(raw_dir),
+        SEGMENTATION_SPARK_WAREHOUSE=str(work / "spark-warehouse"),
+        SEGMENTATION_SPARK_METASTORE=str(work / "spark-metastore"),
+    )
+    return env
+
+
+def session_conf() -> dict[str, str]:
+    """The session settings of the `spark` target in profiles.yml, from the same variables."""
+    metastore = os.environ.get("SEGMENTATION_SPARK_METASTORE", "data/spark-metastore")
+    return {
+        "spark.master": os.environ.get("SEGMENTATION_SPARK_MASTER", "local[2]"),
+        "spark.driver.memory": os.environ.get("SEGMENTATION_SPARK_MEMORY", "4g"),
+        "spark.sql.warehouse.dir": os.environ.get("SEGMENTATION_SPARK_WAREHOUSE", "data/spark-warehouse"),
+        "javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore}/metastore_db;create=true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={metastore}/derby.log",
+    }
+
+
+def session():  # noqa: ANN201 - pyspark is optional (make setup-spark)
+    """A local Spark session on the target's warehouse and metastore."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in session_conf().items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def export_tables(out: Path, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
+    """Write every table of ``schemas`` to ``out/<schema>.<table>.parquet`` (one file each,
+    timestamps as UTC instants); returns the names written."""
+    spark = session()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    written = []
+    try:
+        for schema in schemas:
+            if not spark.catalog.databaseExists(schema):
+                continue
+            for table in spark.catalog.listTables(schema):
+                if table.tableType == "VIEW" or table.isTemporary:
+                    continue
+                name = f"{schema}.{table.name}"
+                frame = spark.table(name).toPandas()
+                frame.to_parquet(out / f"{name}.parquet", index=False)
+                written.append(name)
+    finally:
+        spark.stop()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m segmentation.spark")
+    sub = parser.add_subparsers(dest="command", required=True)
+    export = sub.add_parser("export", help="the Spark target's tables to Parquet files")
+    export.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        names = export_tables(args.out)
+        print(f"exported {len(names)} tables to {args.out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
