@@ -9,7 +9,9 @@ ONLINE_RETAIL ?= ../shared/datasets/online_retail/online_retail.parquet
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup run test lint refresh append run-online-retail bench bench-refresh bench-load bench-generate report docs clean
+SPARK_STAMP := $(VENV)/.spark-installed-stamp
+
+.PHONY: setup setup-spark run-spark test-spark run test lint refresh append run-online-retail bench bench-refresh bench-load bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -21,6 +23,15 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+## make setup-spark: the optional Spark target on top of setup (dbt-spark, pyspark: about
+## 450 MB; needs Java 17, which .ci/run installs when it is missing)
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	@echo "==> installing the Spark target (requirements-spark.lock)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-spark.lock
+	@touch $(SPARK_STAMP)
+
+setup-spark: $(SPARK_STAMP)
+
 ## make run: demo data if data/raw is empty, dbt build on DuckDB, a short summary
 run: setup
 	$(BIN)/segmentation run
@@ -28,6 +39,14 @@ run: setup
 ## make test: the whole suite (pytest drives the generator and dbt; sqlfluff and ruff run inside it)
 test: setup
 	$(BIN)/python -m pytest
+
+## make test-spark: the Spark tests (Spark builds and refreshes equal DuckDB's, table by table)
+test-spark: setup-spark
+	$(BIN)/python -m pytest -m spark
+
+## make run-spark: demo data if data/raw is empty, then dbt build on the local Spark target
+run-spark: setup-spark
+	$(BIN)/segmentation run --target spark
 
 ## make refresh: the scheduled job (lock, source freshness, incremental build + tests,
 ## history, publish to data/published.duckdb, one line appended to data/refresh.log)
@@ -70,4 +89,5 @@ docs: setup
 	$(BIN)/dbt docs generate
 
 clean:
+	rm -rf data/spark-warehouse data/spark-metastore
 	rm -rf target logs data/customer_segmentation.duckdb data/customer_segmentation_work.duckdb data/published.duckdb

@@ -219,3 +219,20 @@
 {% macro spark__integer_divide(dividend, divisor) -%}
     (({{ dividend }}) div ({{ divisor }}))
 {%- endmacro %}
+
+{#- The texts `expression` of a group joined by `delimiter` (a SQL literal) in their sort
+    order. dbt-spark's listagg ignores an order by (collect_list keeps no order). -#}
+{% macro sorted_string_agg(expression, delimiter) -%}
+    {{ return(adapter.dispatch('sorted_string_agg', 'customer_segmentation')(expression, delimiter)) }}
+{%- endmacro %}
+
+{% macro default__sorted_string_agg(expression, delimiter) -%}
+    {{ dbt.listagg(expression, delimiter, 'order by ' ~ expression) }}
+{%- endmacro %}
+
+{% macro spark__sorted_string_agg(expression, delimiter) -%}
+    {#- null, not '', when every value is null (as string_agg) -#}
+    case when count({{ expression }}) > 0
+        then array_join(array_sort(collect_list({{ expression }})), {{ delimiter }})
+    end
+{%- endmacro %}

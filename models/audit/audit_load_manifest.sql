@@ -201,10 +201,10 @@ late_days as (
     select
         model_name,
         source_table,
-        {{ dbt.listagg(
+        -- text order is day order: ISO dates
+        {{ sorted_string_agg(
             "cast(range_start as " ~ dbt.type_string() ~ ") || '/' || cast(range_end as " ~ dbt.type_string() ~ ")",
             "','",
-            "order by range_start",
         ) }} as late_day_ranges
     from day_ranges
     group by model_name, source_table
@@ -227,13 +227,12 @@ file_changes as (
     select
         reader_states.model_name,
         reader_states.source_table,
-        {{ dbt.listagg(
-            "case when raw_files.change_type = 'added' then raw_files.file_path end",
-            "chr(10)", "order by raw_files.file_path",
+        {{ sorted_string_agg(
+            "case when raw_files.change_type = 'added' then raw_files.file_path end", "chr(10)"
         ) }} as added_files,
-        {{ dbt.listagg(
+        {{ sorted_string_agg(
             "case when raw_files.change_type in ('moved_in', 'moved_out') then raw_files.file_path end",
-            "chr(10)", "order by raw_files.file_path",
+            "chr(10)",
         ) }} as moved_files,
         -- a file replaced or removed: the rows it held may be gone, the table reloads whole
         max(case when raw_files.change_type in ('replaced', 'removed') then 1 else 0 end) = 1

@@ -90,7 +90,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     started = time.perf_counter()
     vars_yaml = f'{{as_of: "{args.as_of}"}}' if args.as_of else None
-    code = proj.run_dbt(["build"], project, vars_yaml)
+    target = ["--target", args.target] if args.target else []
+    code = proj.run_dbt(["build", *target], project, vars_yaml)
     wall = time.perf_counter() - started
     if code != 0:
         print(
@@ -98,6 +99,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return code
+    if args.target == "spark":
+        from segmentation.spark import summary_text
+
+        print(f"\nBuilt on Spark in {wall:.1f} s.\n{summary_text()}")
+        return 0
     from segmentation.refresh import publish, published_path
     from segmentation.summary import build_summary
 
@@ -190,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--days", type=int, default=DEMO_DAYS)
     run.add_argument("--as-of", default=None, help="dbt var as_of (default: now)")
+    run.add_argument(
+        "--target", default=None, help="dbt target (profiles.yml); spark: make setup-spark first"
+    )
     run.set_defaults(func=_cmd_run)
 
     ref = commands.add_parser(

@@ -2,8 +2,10 @@
 (segmentation.spark export): row counts and rows that differ, table by table.
 
 Values are compared after a normalisation both engines agree on (docs/spark.md):
-- numbers as doubles rounded to ``FLOAT_DIGITS`` decimals (Spark and DuckDB sum and
-  divide floats in other orders; decimals have other scales);
+- decimals and whole numbers exactly (decimals may carry other scales);
+- doubles within a relative ``FLOAT_TOLERANCE``: Spark and DuckDB sum floats in other
+  orders, and Spark divides decimals exactly where DuckDB divides doubles. The rows are
+  paired by their other columns first (sorted the same way on both sides);
 - timestamps as timestamps (Spark exports UTC instants, DuckDB holds UTC wall time);
 - ``raw_record``, the input row as JSON, by its set of keys: the engines write the same
   row in another form (key order, timestamp and number formats);
@@ -19,8 +21,11 @@ import duckdb
 
 from segmentation import warehouse
 
-FLOAT_DIGITS = 6
-RUN_STAMPS = frozenset({"loaded_at", "observed_at", "recorded_at", "built_at", "published_at", "computed_at"})
+FLOAT_TOLERANCE = 1e-9
+FLOATS = ("DOUBLE", "FLOAT", "REAL")
+RUN_STAMPS = frozenset(
+    {"loaded_at", "observed_at", "recorded_at", "built_at", "published_at", "computed_at"}
+)
 # hashes of an engine's own forms (row_hash: DuckDB hash, Spark xxhash64; the quarantine id
 # hashes raw_record) and the raw file a row came from, which only DuckDB reads
 ENGINE_SPECIFIC = frozenset({"version_hash", "rejected_row_id", "source_file"})
@@ -28,7 +33,6 @@ ENGINE_SPECIFIC = frozenset({"version_hash", "rejected_row_id", "source_file"})
 # empty, and the tables loaded by file reload every run (docs/spark.md)
 FILE_LEDGER_COLUMNS = frozenset({"added_files", "moved_files", "is_file_reload"})
 NOT_COMPARED = frozenset({"audit.audit_raw_files"})
-NUMERIC = ("DOUBLE", "FLOAT", "DECIMAL", "REAL")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ class TableComparison:
     @property
     def equal(self) -> bool:
         return (
-            self.duckdb_rows == self.spark_rows and self.differing_rows == 0 and not self.missing_columns
+            self.duckdb_rows == self.spark_rows
+            and self.differing_rows == 0
+            and not self.missing_columns
         )
 
 
@@ -50,8 +56,10 @@ def _normalised(column: str, duck_type: str) -> str:
     quoted = f'"{column}"'
     if column == "raw_record":
         return f"list_filter(list_sort(json_keys(json({quoted}))), lambda k: k <> 'source_file')"
-    if duck_type.startswith(NUMERIC):
-        return f"round(cast({quoted} as double), {FLOAT_DIGITS})"
+    if duck_type.startswith(FLOATS):
+        return f"cast({quoted} as double)"
+    if duck_type.startswith("DECIMAL"):
+        return f"cast({quoted} as decimal(38, 6))"
     if duck_type.startswith("TIMESTAMP"):
         return f"cast({quoted} as timestamp)"
     if duck_type.startswith(("BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT")):
@@ -70,28 +78,72 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> 
     duck_columns = _columns(con, table)
     spark_columns = _columns(con, spark_relation)
     missing = tuple(sorted(set(duck_columns) ^ set(spark_columns)))
-    shared = [c for c in duck_columns if c in spark_columns and c not in RUN_STAMPS | ENGINE_SPECIFIC | FILE_LEDGER_COLUMNS]
-    duck_select = ", ".join(_normalised(c, duck_columns[c]) for c in shared)
-    spark_select = ", ".join(_normalised(c, duck_columns[c]) for c in shared)
+    shared = [
+        c
+        for c in duck_columns
+        if c in spark_columns and c not in RUN_STAMPS | ENGINE_SPECIFIC | FILE_LEDGER_COLUMNS
+    ]
+    exact = [c for c in shared if not duck_columns[c].startswith(FLOATS)]
+    floats = [c for c in shared if duck_columns[c].startswith(FLOATS)]
     duck_rows = con.execute(f"select count(*) from {table}").fetchone()[0]
     spark_rows = con.execute(f"select count(*) from {spark_relation}").fetchone()[0]
-    differing = 0
-    if shared:
-        differing = con.execute(
-            f"""
-            select count(*) from (
-                (select {duck_select} from {table}
-                 except all select {spark_select} from {spark_relation})
-                union all
-                (select {spark_select} from {spark_relation}
-                 except all select {duck_select} from {table})
-            )
-            """
-        ).fetchone()[0]
+    differing = _rows_only_on_one_side(con, table, spark_relation, exact, duck_columns)
+    if differing == 0 and floats:
+        differing = _rows_with_distant_floats(
+            con, table, spark_relation, exact, floats, duck_columns
+        )
     return TableComparison(table, duck_rows, spark_rows, differing, missing)
 
 
-def compare(db_path: Path, export_dir: Path, skip: frozenset[str] = NOT_COMPARED) -> list[TableComparison]:
+def _rows_only_on_one_side(
+    con: duckdb.DuckDBPyConnection, left: str, right: str, columns: list[str], types: dict
+) -> int:
+    """Rows of ``columns`` (normalised) in one relation and not the other, as multisets."""
+    if not columns:
+        return 0
+    listed = ", ".join(_normalised(c, types[c]) for c in columns)
+    return con.execute(
+        f"""
+        select count(*) from (
+            (select {listed} from {left} except all select {listed} from {right})
+            union all
+            (select {listed} from {right} except all select {listed} from {left})
+        )
+        """
+    ).fetchone()[0]
+
+
+def _rows_with_distant_floats(
+    con: duckdb.DuckDBPyConnection,
+    left: str,
+    right: str,
+    exact: list[str],
+    floats: list[str],
+    types: dict,
+) -> int:
+    """Rows whose doubles differ beyond FLOAT_TOLERANCE, the two sides paired by their
+    sort order (the exact columns equal as multisets already)."""
+    order = ", ".join([_normalised(c, types[c]) for c in exact] + [f'"{c}"' for c in floats])
+    listed = ", ".join(f'cast("{c}" as double) as "{c}"' for c in floats)
+    far = " or ".join(
+        f'(l."{c}" is null) <> (r."{c}" is null) or abs(l."{c}" - r."{c}") '
+        f'> {FLOAT_TOLERANCE} * greatest(1, abs(l."{c}"))'
+        for c in floats
+    )
+    return con.execute(
+        f"""
+        with
+        l as (select {listed}, row_number() over (order by {order}) as pair from {left}),
+        r as (select {listed}, row_number() over (order by {order}) as pair from {right})
+        select count(*) from l full join r using (pair)
+        where l.pair is null or r.pair is null or {far}
+        """
+    ).fetchone()[0]
+
+
+def compare(
+    db_path: Path, export_dir: Path, skip: frozenset[str] = NOT_COMPARED
+) -> list[TableComparison]:
     """Every table Spark exported, compared with the same table of the DuckDB build at
     ``db_path``; a table DuckDB lacks is reported with -1 rows."""
     con = warehouse.connect(db_path)
@@ -122,6 +174,12 @@ def format_table(results: list[TableComparison]) -> str:
         "|---|---:|---:|---:|---|",
     ]
     for r in results:
-        note = "yes" if r.equal else "NO" + (f" (columns: {', '.join(r.missing_columns)})" if r.missing_columns else "")
-        lines.append(f"| {r.table} | {r.duckdb_rows} | {r.spark_rows} | {r.differing_rows} | {note} |")
+        note = (
+            "yes"
+            if r.equal
+            else "NO" + (f" (columns: {', '.join(r.missing_columns)})" if r.missing_columns else "")
+        )
+        lines.append(
+            f"| {r.table} | {r.duckdb_rows} | {r.spark_rows} | {r.differing_rows} | {note} |"
+        )
     return "\n".join(lines)

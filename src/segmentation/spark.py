@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+LOG_CONFIG = Path(__file__).resolve().parents[2] / "spark" / "log4j2.properties"
 # the layers the SQL models write; `raw` holds only views over the files
 SCHEMAS = ("seeds", "staging", "audit", "intermediate", "core", "segmentation")
 
@@ -33,15 +34,19 @@ def spark_env(work: Path, raw_dir: Path) -> dict[str, str]:
 
 def session_conf() -> dict[str, str]:
     """The session settings of the `spark` target in profiles.yml, from the same variables."""
-    metastore = os.environ.get("SEGMENTATION_SPARK_METASTORE", "data/spark-metastore")
+    env = os.environ.get
+    metastore = env("SEGMENTATION_SPARK_METASTORE", "data/spark-metastore")
+    java_options = f"-Dderby.stream.error.file={metastore}/derby.log"
     return {
-        "spark.master": os.environ.get("SEGMENTATION_SPARK_MASTER", "local[2]"),
-        "spark.driver.memory": os.environ.get("SEGMENTATION_SPARK_MEMORY", "4g"),
-        "spark.sql.warehouse.dir": os.environ.get("SEGMENTATION_SPARK_WAREHOUSE", "data/spark-warehouse"),
-        "javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore}/metastore_db;create=true",
+        "spark.master": env("SEGMENTATION_SPARK_MASTER", "local[2]"),
+        "spark.driver.memory": env("SEGMENTATION_SPARK_MEMORY", "4g"),
+        "spark.sql.warehouse.dir": env("SEGMENTATION_SPARK_WAREHOUSE", "data/spark-warehouse"),
+        "javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={metastore}/metastore_db;create=true"
+        ),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
-        "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={metastore}/derby.log",
+        "spark.driver.extraJavaOptions": f"{java_options} -Dlog4j2.configurationFile={LOG_CONFIG}",
     }
 
 
@@ -79,6 +84,30 @@ def export_tables(out: Path, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
     finally:
         spark.stop()
     return written
+
+
+def summary_text() -> str:
+    """The segment table `make run` prints, read from the Spark target's segment_summary
+    (the same formatting as on DuckDB: segmentation.summary)."""
+    import duckdb
+
+    from segmentation.summary import segment_summary_table
+
+    spark = session()
+    try:
+        if not spark.catalog.tableExists("segmentation.segment_summary"):
+            return "No segment_summary yet."
+        frame = spark.table("segmentation.segment_summary").toPandas()
+    finally:
+        spark.stop()
+    con = duckdb.connect()
+    try:
+        con.execute("create schema segmentation")
+        con.register("summary_frame", frame)
+        con.execute("create table segmentation.segment_summary as select * from summary_frame")
+        return segment_summary_table(con)
+    finally:
+        con.close()
 
 
 def main(argv: list[str] | None = None) -> int:

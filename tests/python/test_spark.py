@@ -1,0 +1,167 @@
+"""The Spark target: a fresh build and a refresh after a new day equal DuckDB's, table by
+table (segmentation.engine_compare, docs/spark.md). Runs with `make test-spark`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from segmentation import engine_compare
+from segmentation.project import dbt_executable
+from segmentation.spark import spark_env
+
+from conftest import PROJECT, TEST_END, TEST_SEED
+from test_refresh import HISTORY_TABLES, HISTORY_TAGGED, RUN_STATE_TABLES
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytest.importorskip("pyspark", reason="the Spark target is not installed: make setup-spark")
+
+SPARK_CUSTOMERS = 300
+SPARK_DAYS = 90
+AS_OF = TEST_END.strftime("%Y-%m-%d %H:%M:%S")
+REFRESH_AS_OF = (TEST_END + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+# what only an incremental history holds: compared with DuckDB's incremental run
+HISTORIES = HISTORY_TABLES | HISTORY_TAGGED | {"segment_membership_state"}
+
+
+@dataclass
+class Runs:
+    raw: Path
+    root: Path
+    spark_build: Path  # the Spark tables after the first build, exported
+    spark_refresh: Path  # ... after one more day and an incremental run
+    duck_build: Path  # DuckDB: the first build, then the same refresh
+    duck_refreshed: Path
+    duck_full: Path  # DuckDB: one full build of the refreshed data
+
+
+def dbt(args: list[str], env: dict[str, str], work: Path, as_of: str) -> None:
+    # the Python models do not run on Spark: DuckDB builds without clusters to match
+    command = [dbt_executable(), *args, "--vars", f'{{as_of: "{as_of}", enable_clustering: false}}']
+    command += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    env = {**env, "DBT_PROFILES_DIR": str(PROJECT), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-6000:]
+
+
+def duck_env(raw: Path, db: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SEGMENTATION_TARGET": "ci",
+        "SEGMENTATION_RAW_DIR": str(raw),
+        "SEGMENTATION_DB_PATH": str(db),
+    }
+
+
+def export(env: dict[str, str], out: Path) -> Path:
+    command = [sys.executable, "-m", "segmentation.spark", "export", "--out", str(out)]
+    result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    from segmentation.append import append_days
+    from segmentation.generate import generate
+
+    root = tmp_path_factory.mktemp("spark")
+    raw = root / "raw"
+    generate(
+        customers=SPARK_CUSTOMERS,
+        days=SPARK_DAYS,
+        seed=TEST_SEED,
+        end=TEST_END,
+        out=raw,
+        truth_out=root / "truth",
+        progress=False,
+    )
+    env = spark_env(root / "spark", raw)
+    duck_build = root / "duck" / "warehouse.duckdb"
+    duck_build.parent.mkdir()
+    dbt(["build", "--target", "spark"], env, root / "spark", AS_OF)
+    spark_build = export(env, root / "export-build")
+    dbt(["build"], duck_env(raw, duck_build), root / "duck", AS_OF)
+    shutil.copytree(root / "duck", root / "duck-build")
+    append_days(raw, 1, seed=3, progress=False, truth_out=root / "truth")
+    dbt(["build", "--target", "spark"], env, root / "spark", REFRESH_AS_OF)
+    spark_refresh = export(env, root / "export-refresh")
+    dbt(["build"], duck_env(raw, duck_build), root / "duck", REFRESH_AS_OF)
+    duck_full = root / "duck-full" / "warehouse.duckdb"
+    duck_full.parent.mkdir()
+    dbt(["build"], duck_env(raw, duck_full), root / "duck-full", REFRESH_AS_OF)
+    return Runs(
+        raw,
+        root,
+        spark_build,
+        spark_refresh,
+        root / "duck-build" / "warehouse.duckdb",
+        duck_build,
+        duck_full,
+    )
+
+
+def unequal(results: list[engine_compare.TableComparison]) -> str:
+    return engine_compare.format_table([r for r in results if not r.equal])
+
+
+def test_spark_build_equals_duckdb_on_every_table(runs: Runs) -> None:
+    results = engine_compare.compare(runs.duck_build, runs.spark_build)
+    assert len(results) >= 40, [r.table for r in results]
+    assert all(r.equal for r in results), unequal(results)
+    segments = {r.table: r for r in results}["segmentation.customer_segments"]
+    assert segments.spark_rows > SPARK_CUSTOMERS / 2
+
+
+def test_spark_refresh_equals_a_full_build(runs: Runs) -> None:
+    """After one more day, the Spark refresh equals a full DuckDB build of the same data
+    (and DuckDB's incremental == full is test_refresh's), histories left out."""
+    tables = [p.stem for p in runs.spark_refresh.glob("*.parquet")]
+    skip = {t for t in tables if t.split(".", 1)[1] in HISTORIES | RUN_STATE_TABLES}
+    results = engine_compare.compare(
+        runs.duck_full, runs.spark_refresh, skip=engine_compare.NOT_COMPARED | skip
+    )
+    assert all(r.equal for r in results), unequal(results)
+    built = {r.table: r for r in engine_compare.compare(runs.duck_build, runs.spark_build)}
+    refreshed = {r.table: r for r in results}
+    # the day arrived: more web events than after the first build
+    web = "staging.stg_raw__web_events"
+    assert refreshed[web].spark_rows > built[web].spark_rows
+
+
+def test_spark_histories_equal_duckdb_incremental(runs: Runs) -> None:
+    """The append-only histories and ledgers stay incremental on Spark: after the refresh
+    they hold both runs, as DuckDB's do."""
+    tables = [p.stem for p in runs.spark_refresh.glob("*.parquet")]
+    keep = {t for t in tables if t.split(".", 1)[1] in HISTORIES}
+    skip = frozenset(set(tables) - keep) | engine_compare.NOT_COMPARED
+    results = engine_compare.compare(runs.duck_refreshed, runs.spark_refresh, skip=skip)
+    assert len(results) >= 4, [r.table for r in results]
+    assert all(r.equal for r in results), unequal(results)
+    as_ofs = duckdb.sql(
+        "select count(distinct as_of) from read_parquet("
+        f"'{runs.spark_refresh}/segmentation.segment_size_history.parquet')"
+    ).fetchone()[0]
+    assert as_ofs == 2
+
+
+def test_comparison_sees_a_changed_value(runs: Runs, tmp_path: Path) -> None:
+    """The comparison is not blind: one changed value in the export is reported."""
+    changed = tmp_path / "export"
+    changed.mkdir()
+    name = "segmentation.customer_features.parquet"
+    duckdb.sql(
+        f"copy (select * replace (case when row_number() over () = 1 then person_id || 'x' "
+        f"else person_id end as person_id) from read_parquet('{runs.spark_build / name}')) "
+        f"to '{changed / name}' (format parquet)"
+    )
+    (result,) = engine_compare.compare(runs.duck_build, changed)
+    assert not result.equal and result.differing_rows == 2
