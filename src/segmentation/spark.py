@@ -86,6 +86,70 @@ def export_tables(out: Path, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
     return written
 
 
+CLUSTER_TABLES = ("cluster_centres", "customer_clusters", "cluster_profiles", "cluster_diagnostics")
+
+
+def clustering_settings(project: Path) -> dict[str, object]:
+    """The clustering vars of dbt_project.yml (clustering_<setting>), as the Python models
+    get them through their meta (python_models/_python_models.yml)."""
+    import yaml
+
+    variables = yaml.safe_load((project / "dbt_project.yml").read_text())["vars"]
+    prefix = "clustering_"
+    return {k.removeprefix(prefix): v for k, v in variables.items() if k.startswith(prefix)}
+
+
+def _table_or_none(spark, name: str):  # noqa: ANN001, ANN202 - pyspark is optional
+    return spark.table(name).toPandas() if spark.catalog.tableExists(name) else None
+
+
+def _decimals_as_doubles(frame):  # noqa: ANN001, ANN202 - a pyspark DataFrame
+    """Decimal columns as doubles, as DuckDB hands them to pandas (not Decimal objects)."""
+    from pyspark.sql.functions import col
+    from pyspark.sql.types import DecimalType
+
+    return frame.select(
+        *(
+            col(f.name).cast("double") if isinstance(f.dataType, DecimalType) else col(f.name)
+            for f in frame.schema.fields
+        )
+    )
+
+
+def cluster(project: Path) -> dict[str, int]:
+    """The clustering step of a Spark build (dbt-spark runs no Python models outside
+    Databricks): the package's run on the Spark customer_features, as the Python models run
+    it on DuckDB (refit or assign against the stored centres), written to the four cluster
+    tables of the `segmentation` schema. Returns their row counts."""
+    import duckdb
+
+    from segmentation.clustering import dbt_bridge
+
+    spark = session()
+    try:
+        features = _decimals_as_doubles(spark.table("segmentation.customer_features")).toPandas()
+        previous = _table_or_none(spark, "segmentation.cluster_centres")
+        previous_diagnostics = _table_or_none(spark, "segmentation.cluster_diagnostics")
+        config = dbt_bridge.config_from_meta(clustering_settings(project))
+        # through a DuckDB relation: the same column choice and id order as on DuckDB
+        relation = duckdb.from_df(features)
+        result = dbt_bridge.centres_run(relation, config, previous)
+        frames = {
+            "cluster_centres": result.centres,
+            "customer_clusters": result.assignments,
+            "cluster_profiles": result.profiles,
+            "cluster_diagnostics": dbt_bridge.diagnostics(result, previous_diagnostics),
+        }
+        counts = {}
+        for name, frame in frames.items():
+            table = spark.createDataFrame(dbt_bridge.with_as_of(frame, result))
+            table.write.mode("overwrite").format("parquet").saveAsTable(f"segmentation.{name}")
+            counts[name] = len(frame)
+        return counts
+    finally:
+        spark.stop()
+
+
 def summary_text() -> str:
     """The segment table `make run` prints, read from the Spark target's segment_summary
     (the same formatting as on DuckDB: segmentation.summary)."""
@@ -115,10 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     export = sub.add_parser("export", help="the Spark target's tables to Parquet files")
     export.add_argument("--out", type=Path, required=True)
+    sub.add_parser("cluster", help="the clustering step: cluster tables from customer_features")
     args = parser.parse_args(argv)
     if args.command == "export":
         names = export_tables(args.out)
         print(f"exported {len(names)} tables to {args.out}", flush=True)
+    elif args.command == "cluster":
+        from segmentation.project import project_dir
+
+        counts = cluster(project_dir())
+        print("clustered: " + ", ".join(f"{k} {v} rows" for k, v in counts.items()), flush=True)
     return 0
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation import engine_compare
+from segmentation import engine_compare, spark
 from segmentation.project import dbt_executable
 from segmentation.spark import spark_env
 
@@ -30,6 +30,8 @@ AS_OF = TEST_END.strftime("%Y-%m-%d %H:%M:%S")
 REFRESH_AS_OF = (TEST_END + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
 # what only an incremental history holds: compared with DuckDB's incremental run
 HISTORIES = HISTORY_TABLES | HISTORY_TAGGED | {"segment_membership_state"}
+# a refresh within the refit cadence assigns to the stored centres, a full build refits
+CLUSTER_TABLES = set(spark.CLUSTER_TABLES)
 
 
 @dataclass
@@ -61,10 +63,14 @@ def duck_env(raw: Path, db: Path) -> dict[str, str]:
     }
 
 
-def export(env: dict[str, str], out: Path) -> Path:
-    command = [sys.executable, "-m", "segmentation.spark", "export", "--out", str(out)]
+def spark_step(env: dict[str, str], *args: str) -> None:
+    command = [sys.executable, "-m", "segmentation.spark", *args]
     result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
+
+
+def export(env: dict[str, str], out: Path) -> Path:
+    spark_step(env, "export", "--out", str(out))
     return out
 
 
@@ -88,11 +94,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     duck_build = root / "duck" / "warehouse.duckdb"
     duck_build.parent.mkdir()
     dbt(["build", "--target", "spark"], env, root / "spark", AS_OF)
+    spark_step(env, "cluster")
     spark_build = export(env, root / "export-build")
     dbt(["build"], duck_env(raw, duck_build), root / "duck", AS_OF)
     shutil.copytree(root / "duck", root / "duck-build")
     append_days(raw, 1, seed=3, progress=False, truth_out=root / "truth")
     dbt(["build", "--target", "spark"], env, root / "spark", REFRESH_AS_OF)
+    spark_step(env, "cluster")
     spark_refresh = export(env, root / "export-refresh")
     dbt(["build"], duck_env(raw, duck_build), root / "duck", REFRESH_AS_OF)
     duck_full = root / "duck-full" / "warehouse.duckdb"
@@ -117,6 +125,9 @@ def test_spark_build_equals_duckdb_on_every_table(runs: Runs) -> None:
     results = engine_compare.compare(runs.duck_build, runs.spark_build)
     assert len(results) >= 40, [r.table for r in results]
     assert all(r.equal for r in results), unequal(results)
+    # the clustering step on Spark equals the Python models on DuckDB
+    compared = {r.table for r in results}
+    assert {f"segmentation.{t}" for t in CLUSTER_TABLES} <= compared, compared
     segments = {r.table: r for r in results}["segmentation.customer_segments"]
     assert segments.spark_rows > SPARK_CUSTOMERS / 2
 
@@ -125,7 +136,9 @@ def test_spark_refresh_equals_a_full_build(runs: Runs) -> None:
     """After one more day, the Spark refresh equals a full DuckDB build of the same data
     (and DuckDB's incremental == full is test_refresh's), histories left out."""
     tables = [p.stem for p in runs.spark_refresh.glob("*.parquet")]
-    skip = {t for t in tables if t.split(".", 1)[1] in HISTORIES | RUN_STATE_TABLES}
+    skip = {
+        t for t in tables if t.split(".", 1)[1] in HISTORIES | RUN_STATE_TABLES | CLUSTER_TABLES
+    }
     results = engine_compare.compare(
         runs.duck_full, runs.spark_refresh, skip=engine_compare.NOT_COMPARED | skip
     )
@@ -139,17 +152,21 @@ def test_spark_refresh_equals_a_full_build(runs: Runs) -> None:
 
 def test_spark_histories_equal_duckdb_incremental(runs: Runs) -> None:
     """The append-only histories and ledgers stay incremental on Spark: after the refresh
-    they hold both runs, as DuckDB's do."""
+    they hold both runs, as DuckDB's do; the clusters follow the same refit cadence."""
     tables = [p.stem for p in runs.spark_refresh.glob("*.parquet")]
-    keep = {t for t in tables if t.split(".", 1)[1] in HISTORIES}
+    keep = {t for t in tables if t.split(".", 1)[1] in HISTORIES | CLUSTER_TABLES}
     skip = frozenset(set(tables) - keep) | engine_compare.NOT_COMPARED
     results = engine_compare.compare(runs.duck_refreshed, runs.spark_refresh, skip=skip)
-    assert len(results) >= 4, [r.table for r in results]
+    assert len(results) >= 8, [r.table for r in results]
     assert all(r.equal for r in results), unequal(results)
-    as_ofs = duckdb.sql(
-        "select count(distinct as_of) from read_parquet("
-        f"'{runs.spark_refresh}/segmentation.segment_size_history.parquet')"
-    ).fetchone()[0]
+    as_ofs = (
+        duckdb.connect()
+        .execute(
+            "select count(distinct as_of) from read_parquet("
+            f"'{runs.spark_refresh}/segmentation.segment_size_history.parquet')"
+        )
+        .fetchone()[0]
+    )
     assert as_ofs == 2
 
 
