@@ -55,7 +55,9 @@ def timed_dbt(target: str, env: dict[str, str], work: Path, as_of: str) -> dict[
 def run(size: str) -> dict[str, object]:
     work = PROJECT / "bench" / "data" / f"spark-{size}"
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(prepare(size, 365), work / "raw")
+    source = prepare(size, 365)
+    shutil.copytree(source, work / "raw")
+    shutil.copytree(source.parent / "truth", work / "truth")  # the state `append` continues
     raw = work / "raw"
     spark = spark_env(work / "spark", raw)
     duck = {**spark, "SEGMENTATION_TARGET": "ci", "SEGMENTATION_DB_PATH": str(work / "d.duckdb")}

@@ -5,7 +5,7 @@
 {% macro generate_database_name(custom_database_name=none, node=none) -%}
     {%- if custom_database_name is not none -%}
         {{ custom_database_name | trim }}
-    {%- elif target.type == 'duckdb' and node is not none and is_work_layer(node) -%}
+    {%- elif node is not none and has_work_database() and is_work_layer(node) -%}
         work
     {%- else -%}
         {{ target.database }}
@@ -17,4 +17,17 @@
         node.resource_type == 'seed'
         or (node.resource_type == 'model' and node.fqn | length > 2 and node.fqn[1] in ('staging', 'audit', 'intermediate'))
     ) }}
+{%- endmacro %}
+
+{#- Whether the target keeps the work layers in their own database (DuckDB's work file). -#}
+{% macro has_work_database() -%}
+    {{ return(adapter.dispatch('has_work_database', 'customer_segmentation')()) }}
+{%- endmacro %}
+
+{% macro default__has_work_database() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro duckdb__has_work_database() -%}
+    {{ return(true) }}
 {%- endmacro %}

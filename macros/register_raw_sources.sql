@@ -68,6 +68,21 @@
     {{ return(adapter.dispatch('raw_table_pattern', 'customer_segmentation')(table_name)) }}
 {% endmacro %}
 
+{#- Whether the engine lists the raw files of a table (the file ledger, source_file): DuckDB
+    with read_blob and read_parquet's filename; elsewhere the tables loaded by file reload
+    every run. -#}
+{% macro lists_raw_files() %}
+    {{ return(adapter.dispatch('lists_raw_files', 'customer_segmentation')()) }}
+{% endmacro %}
+
+{% macro default__lists_raw_files() %}
+    {{ return(false) }}
+{% endmacro %}
+
+{% macro duckdb__lists_raw_files() %}
+    {{ return(true) }}
+{% endmacro %}
+
 {% macro default__raw_table_pattern(table_name) %}
     {{ return(none) }}
 {% endmacro %}
@@ -145,7 +160,7 @@
     {%- for column in node.columns.values() -%}
         {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
     {%- endfor -%}
-    {%- if node.name in file_incremental_tables() and target.type == 'duckdb' -%}
+    {%- if node.name in file_incremental_tables() and lists_raw_files() -%}
         {%- do typed_nulls.append("cast(null as string) as source_file") -%}
     {%- endif -%}
     {{ log("raw." ~ node.name ~ ": no data under " ~ raw_directory ~ ", using an empty table", info=true) }}

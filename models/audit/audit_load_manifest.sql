@@ -254,7 +254,7 @@ file_reloads as (
         reader_states.source_table,
         -- engines other than DuckDB list no files: their tables loaded by file reload every run
         reader_states.load_mode = 'by_file'
-        and {{ 'true' if target.type != 'duckdb' else 'coalesce(file_changes.has_rewritten_files, false)' }}
+        and {{ 'coalesce(file_changes.has_rewritten_files, false)' if lists_raw_files() else 'true' }}
             as is_file_reload
     from reader_states
     left join file_changes

@@ -182,3 +182,39 @@ def test_comparison_sees_a_changed_value(runs: Runs, tmp_path: Path) -> None:
     )
     (result,) = engine_compare.compare(runs.duck_build, changed)
     assert not result.equal and result.differing_rows == 2
+
+
+def dbt_fails(args: list[str], env: dict[str, str], work: Path, vars_: str) -> str:
+    """Run dbt expecting a failure; its output."""
+    command = [dbt_executable(), *args, "--vars", vars_]
+    command += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    env = {**env, "DBT_PROFILES_DIR": str(PROJECT), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0, result.stdout[-3000:]
+    return result.stdout
+
+
+def test_spark_stops_on_a_condition_over_an_unknown_column(runs: Runs, tmp_path: Path) -> None:
+    """The segment-condition check on Spark (the engine evaluates each condition on a typed
+    row) stops the run before any table is written, naming the column."""
+    bad = '{extra_segment_definitions: [{name: Typo, condition: "frequncy > 3", priority: 500}]}'
+    env = spark_env(tmp_path / "spark", runs.raw)
+    output = dbt_fails(["build", "--target", "spark", "-s", "seeds"], env, tmp_path, bad)
+    assert "frequncy" in output and "on-run-start" in output, output[-3000:]
+
+
+def test_spark_stops_on_a_raw_file_without_a_contract_column(runs: Runs, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(runs.raw, raw)
+    files = [raw / "customers.parquet"] if (raw / "customers.parquet").exists() else []
+    files += sorted((raw / "customers").glob("**/*.parquet"))
+    for path in files:  # the column gone from every file of the table
+        duckdb.connect().execute(
+            f"copy (select * exclude (signup_at) from read_parquet('{path}')) "
+            f"to '{tmp_path / 'c.parquet'}' (format parquet)"
+        )
+        shutil.move(tmp_path / "c.parquet", path)
+    env = spark_env(tmp_path / "spark", raw)
+    output = dbt_fails(["build", "--target", "spark", "-s", "seeds"], env, tmp_path, "{}")
+    assert "Raw table 'customers': its files under" in output, output[-3000:]
+    assert "have no column signup_at" in output, output[-3000:]
