@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 SPARK_STAMP := $(VENV)/.spark-installed-stamp
 
-.PHONY: setup setup-spark run-spark test-spark run test lint refresh append run-online-retail bench bench-refresh bench-load bench-generate report docs clean
+.PHONY: setup setup-spark run-spark test-spark bench-spark run test lint refresh append run-online-retail bench bench-refresh bench-load bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -78,6 +78,10 @@ bench-refresh: setup
 ## make bench-load CUSTOMERS=20000 REFRESHES=20: refreshes in a row, one new day each: time and file sizes
 bench-load: setup
 	$(BIN)/python bench/bench_refresh_load.py --customers $(or $(CUSTOMERS),20000) --refreshes $(or $(REFRESHES),20)
+
+## make bench-spark SIZE=10k|100k: Spark against DuckDB (build, refresh, peak memory, equal tables)
+bench-spark: setup-spark
+	$(BIN)/python bench/bench_spark.py --size $(or $(SIZE),10k)
 
 report: setup
 	$(BIN)/segmentation report --out reports

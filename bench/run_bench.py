@@ -66,8 +66,9 @@ class TreeMemory:
         while queue:
             pid = queue.pop()
             pids.append(pid)
-            for task in Path(f"/proc/{pid}/task").glob("*/children"):
-                with contextlib.suppress(OSError):
+            # a process can end between listing and reading: its /proc folder is gone
+            with contextlib.suppress(OSError):
+                for task in Path(f"/proc/{pid}/task").glob("*/children"):
                     queue += [int(c) for c in task.read_text().split()]
         return pids
 

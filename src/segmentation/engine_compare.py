@@ -72,9 +72,14 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {name.lower(): str(data_type) for name, data_type, *_ in rows}
 
 
-def compare_table(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> TableComparison:
-    """Compare DuckDB's ``table`` (schema.name) with its Spark export ``parquet``."""
-    spark_relation = f"read_parquet('{warehouse.sql_path(parquet)}')"
+def export_relation(folder: Path) -> str:
+    """The Parquet files of one exported table (segmentation.spark export) as a relation."""
+    return f"read_parquet('{warehouse.sql_path(folder)}/*.parquet')"
+
+
+def compare_table(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> TableComparison:
+    """Compare DuckDB's ``table`` (schema.name) with its Spark export ``folder``."""
+    spark_relation = export_relation(folder)
     duck_columns = _columns(con, table)
     spark_columns = _columns(con, spark_relation)
     missing = tuple(sorted(set(duck_columns) ^ set(spark_columns)))
@@ -147,10 +152,11 @@ def compare(
     """Every table Spark exported, compared with the same table of the DuckDB build at
     ``db_path``; a table DuckDB lacks is reported with -1 rows."""
     con = warehouse.connect(db_path)
+    con.execute("set TimeZone = 'UTC'")  # Spark's instants read as UTC wall time
     try:
         results = []
-        for parquet in sorted(export_dir.glob("*.parquet")):
-            table = parquet.name.removesuffix(".parquet")
+        for folder in sorted(p for p in export_dir.iterdir() if p.is_dir()):
+            table = folder.name
             if table in skip:
                 continue
             schema, name = table.split(".", 1)
@@ -161,7 +167,7 @@ def compare(
             if not exists:
                 results.append(TableComparison(table, -1, 0, 0, ()))
                 continue
-            results.append(compare_table(con, table, parquet))
+            results.append(compare_table(con, table, folder))
         return results
     finally:
         con.close()

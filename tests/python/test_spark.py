@@ -135,7 +135,7 @@ def test_spark_build_equals_duckdb_on_every_table(runs: Runs) -> None:
 def test_spark_refresh_equals_a_full_build(runs: Runs) -> None:
     """After one more day, the Spark refresh equals a full DuckDB build of the same data
     (and DuckDB's incremental == full is test_refresh's), histories left out."""
-    tables = [p.stem for p in runs.spark_refresh.glob("*.parquet")]
+    tables = [p.name for p in runs.spark_refresh.iterdir()]
     skip = {
         t for t in tables if t.split(".", 1)[1] in HISTORIES | RUN_STATE_TABLES | CLUSTER_TABLES
     }
@@ -153,7 +153,7 @@ def test_spark_refresh_equals_a_full_build(runs: Runs) -> None:
 def test_spark_histories_equal_duckdb_incremental(runs: Runs) -> None:
     """The append-only histories and ledgers stay incremental on Spark: after the refresh
     they hold both runs, as DuckDB's do; the clusters follow the same refit cadence."""
-    tables = [p.stem for p in runs.spark_refresh.glob("*.parquet")]
+    tables = [p.name for p in runs.spark_refresh.iterdir()]
     keep = {t for t in tables if t.split(".", 1)[1] in HISTORIES | CLUSTER_TABLES}
     skip = frozenset(set(tables) - keep) | engine_compare.NOT_COMPARED
     results = engine_compare.compare(runs.duck_refreshed, runs.spark_refresh, skip=skip)
@@ -163,7 +163,7 @@ def test_spark_histories_equal_duckdb_incremental(runs: Runs) -> None:
         duckdb.connect()
         .execute(
             "select count(distinct as_of) from read_parquet("
-            f"'{runs.spark_refresh}/segmentation.segment_size_history.parquet')"
+            f"'{runs.spark_refresh}/segmentation.segment_size_history/*.parquet')"
         )
         .fetchone()[0]
     )
@@ -174,11 +174,13 @@ def test_comparison_sees_a_changed_value(runs: Runs, tmp_path: Path) -> None:
     """The comparison is not blind: one changed value in the export is reported."""
     changed = tmp_path / "export"
     changed.mkdir()
-    name = "segmentation.customer_features.parquet"
-    duckdb.sql(
+    name = "segmentation.customer_features"
+    (changed / name).mkdir()
+    source = engine_compare.export_relation(runs.spark_build / name)
+    duckdb.connect().execute(
         f"copy (select * replace (case when row_number() over () = 1 then person_id || 'x' "
-        f"else person_id end as person_id) from read_parquet('{runs.spark_build / name}')) "
-        f"to '{changed / name}' (format parquet)"
+        f"else person_id end as person_id) from {source}) "
+        f"to '{changed / name / 'part-0.parquet'}' (format parquet)"
     )
     (result,) = engine_compare.compare(runs.duck_build, changed)
     assert not result.equal and result.differing_rows == 2
