@@ -236,3 +236,32 @@
         then array_join(array_sort(collect_list({{ expression }})), {{ delimiter }})
     end
 {%- endmacro %}
+
+{#- The bucket (0 to buckets - 1) of the text `expression` under `salt` (a SQL literal): the
+    first 32 bits of md5(salt || ':' || expression), the same number on every engine and
+    machine and in Python (int(md5(...).hexdigest()[:8], 16) % buckets). -#}
+{% macro hash_bucket(expression, salt, buckets=10000) -%}
+    cast({{ adapter.dispatch('hex_prefix_to_bigint', 'customer_segmentation')('md5(' ~ salt ~ " || ':' || " ~ expression ~ ')') }} % {{ buckets }} as integer)
+{%- endmacro %}
+
+{% macro default__hex_prefix_to_bigint(hex_text) -%}
+    cast('0x' || substr({{ hex_text }}, 1, 8) as bigint)
+{%- endmacro %}
+
+{% macro spark__hex_prefix_to_bigint(hex_text) -%}
+    cast(conv(substr({{ hex_text }}, 1, 8), 16, 10) as bigint)
+{%- endmacro %}
+
+{#- Whether the text `expression` matches the regular expression `pattern` (a SQL literal;
+    keep it free of backslashes, whose escaping differs between engines). -#}
+{% macro regex_matches(expression, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'customer_segmentation')(expression, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_matches(expression, pattern) -%}
+    regexp_matches({{ expression }}, {{ pattern }})
+{%- endmacro %}
+
+{% macro spark__regex_matches(expression, pattern) -%}
+    ({{ expression }} rlike {{ pattern }})
+{%- endmacro %}

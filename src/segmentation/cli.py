@@ -151,6 +151,40 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from segmentation.activation import paths
+    from segmentation.activation.export import export
+    from segmentation.activation.published import ActivationError
+
+    try:
+        db = Path(args.db) if args.db else paths.published_db()
+        out = Path(args.out) if args.out else None
+        result = export(db, args.destination, args.format, full=args.full, out=out)
+    except ActivationError as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return 2
+    print(result.line())
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from segmentation.activation import paths
+    from segmentation.activation.published import ActivationError
+    from segmentation.activation.sync import LOCKED_EXIT, SyncLocked, sync
+
+    try:
+        db = Path(args.db) if args.db else paths.published_db()
+        report = sync(db, args.destination)
+    except SyncLocked as exc:
+        print(f"sync skipped: {exc}", file=sys.stderr)
+        return LOCKED_EXIT
+    except ActivationError as exc:
+        print(f"sync failed: {exc}", file=sys.stderr)
+        return 2
+    print(report.line())
+    return 1 if report.status == "failed" else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segmentation", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +254,27 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="PNG charts and an HTML page from the warehouse")
     report.add_argument("--out", default="reports", help="output folder (default reports/)")
     report.set_defaults(func=_cmd_report)
+
+    exp = commands.add_parser(
+        "export", help="an audience import file (CSV/JSONL) and manifest for one destination"
+    )
+    exp.add_argument("--destination", required=True, help="activation_destinations.destination")
+    exp.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    exp.add_argument(
+        "--full",
+        action="store_true",
+        help="every exported member (default: the changes since the last confirmed sync)",
+    )
+    exp.add_argument("--out", default=None, help="output folder (default data/exports/<dest>/)")
+    exp.add_argument("--db", default=None, help="published database (default: the published one)")
+    exp.set_defaults(func=_cmd_export)
+
+    syn = commands.add_parser(
+        "sync", help="push the change set to the destination's HTTP endpoint (resumable)"
+    )
+    syn.add_argument("--destination", required=True, help="activation_destinations.destination")
+    syn.add_argument("--db", default=None, help="published database (default: the published one)")
+    syn.set_defaults(func=_cmd_sync)
     return parser
 
 

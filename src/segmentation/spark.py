@@ -13,10 +13,11 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 LOG_CONFIG = Path(__file__).resolve().parents[2] / "spark" / "log4j2.properties"
 # the layers the SQL models write; `raw` holds only views over the files
-SCHEMAS = ("seeds", "staging", "audit", "intermediate", "core", "segmentation")
+SCHEMAS = ("seeds", "staging", "audit", "intermediate", "core", "segmentation", "activation")
 
 
 def spark_env(work: Path, raw_dir: Path) -> dict[str, str]:
@@ -116,6 +117,21 @@ def _decimals_as_doubles(frame):  # noqa: ANN001, ANN202 - a pyspark DataFrame
     )
 
 
+def _nan_as_null(frame: Any) -> Any:
+    """pandas' missing value NaN as SQL null, as DuckDB stores a frame's NaN; Spark would
+    keep NaN, a number, where the DuckDB build has null."""
+    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql.types import DoubleType, FloatType
+
+    columns = [
+        F.when(F.isnan(F.col(f.name)), None).otherwise(F.col(f.name)).alias(f.name)
+        if isinstance(f.dataType, DoubleType | FloatType)
+        else F.col(f.name)
+        for f in frame.schema.fields
+    ]
+    return frame.select(*columns)
+
+
 def cluster(project: Path) -> dict[str, int]:
     """The clustering step of a Spark build (dbt-spark runs no Python models outside
     Databricks): the package's run on the Spark customer_features, as the Python models run
@@ -142,7 +158,7 @@ def cluster(project: Path) -> dict[str, int]:
         }
         counts = {}
         for name, frame in frames.items():
-            table = spark.createDataFrame(dbt_bridge.with_as_of(frame, result))
+            table = _nan_as_null(spark.createDataFrame(dbt_bridge.with_as_of(frame, result)))
             table.write.mode("overwrite").format("parquet").saveAsTable(f"segmentation.{name}")
             counts[name] = len(frame)
         return counts

@@ -72,7 +72,7 @@ def build_summary(db_file: Path, project: Path, wall_seconds: float | None = Non
                 ["raw table", "raw", "staged", "rejected", "duplicates"], [list(r) for r in audit]
             ),
         ]
-        parts += ["", segment_summary_table(con)]
+        parts += ["", segment_summary_table(con), "", audience_table(con)]
     finally:
         con.close()
     if wall_seconds is not None:
@@ -127,3 +127,30 @@ def segment_summary_table(con: duckdb.DuckDBPyConnection) -> str:
     ]
     body = [[None if v != v else v for v in row[:-1]] for row in rows]
     return f"Segments as of {as_of}:\n" + _format_table(headers, body)
+
+
+def audience_table(con: duckdb.DuckDBPyConnection) -> str:
+    """Per audience: members by split group (only treatment is exported), then the
+    suppressed people by reason (a person can have several)."""
+    members = con.execute(
+        "select destination, audience, "
+        "count(*) filter (where split_group = 'treatment'), "
+        "count(*) filter (where split_group = 'holdout'), "
+        "count(*) filter (where split_group = 'global_control') "
+        "from activation.audience_members group by all order by all"
+    ).fetchall()
+    reasons = con.execute(
+        "select suppression_reason, count(*) from activation.activation_suppressions "
+        "group by all order by 2 desc, 1"
+    ).fetchall()
+    suppressed = ", ".join(f"{reason} {count:,}" for reason, count in reasons) or "none"
+    return "\n".join(
+        [
+            "Audiences (segmentation export | sync; docs/activation.md):",
+            _format_table(
+                ["destination", "audience", "exported", "holdout", "global control"],
+                [list(r) for r in members],
+            ),
+            f"Suppressed (kept out of every audience): {suppressed}",
+        ]
+    )

@@ -64,6 +64,8 @@ def run_dbt(
         DBT_PROFILES_DIR=str(PROJECT),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
+    # never the repo's data/activation/state: each build starts its destinations from empty
+    env.setdefault("SEGMENTATION_ACTIVATION_STATE_DIR", str(work_dir / "activation_state"))
     command = [
         dbt_executable(),
         *args,

@@ -71,6 +71,7 @@ class Warehouse:
             SEGMENTATION_RAW_DIR=str(self.raw),
             SEGMENTATION_DB_PATH=str(self.db),
             SEGMENTATION_PUBLISHED_PATH=str(self.published),
+            SEGMENTATION_ACTIVATION_STATE_DIR=str(self.root / "activation_state"),
             SEGMENTATION_TARGET="ci",
             DBT_PROFILES_DIR=str(PROJECT),
             DBT_TARGET_PATH=str(self.root / "target"),
@@ -294,7 +295,10 @@ def test_refresh_log_line_and_published_copy(schedule: Warehouse) -> None:
             "select distinct schema_name from duckdb_tables()", schedule.published
         )
     }
-    assert schemas == {"core", "segmentation", "main"}
+    assert schemas == {"core", "segmentation", "activation", "main"}
+    # the audiences are published with the segments they come from (write-audit-publish)
+    members = "select count(*) from activation.audience_members"
+    assert schedule.scalar(members, schedule.published) == schedule.scalar(members) > 0
 
 
 def test_history_records_changes_with_as_of(schedule: Warehouse) -> None:

@@ -186,6 +186,10 @@ def test_comparison_sees_a_changed_value(runs: Runs, tmp_path: Path) -> None:
     assert not result.equal and result.differing_rows == 2
 
 
+# a run that would write only the seeds: the on-run-start checks stop it before them
+SEEDS_ONLY = ["build", "--target", "spark", "-s", "resource_type:seed"]
+
+
 def dbt_fails(args: list[str], env: dict[str, str], work: Path, vars_: str) -> str:
     """Run dbt expecting a failure; its output."""
     command = [dbt_executable(), *args, "--vars", vars_]
@@ -201,7 +205,7 @@ def test_spark_stops_on_a_condition_over_an_unknown_column(runs: Runs, tmp_path:
     row) stops the run before any table is written, naming the column."""
     bad = '{extra_segment_definitions: [{name: Typo, condition: "frequncy > 3", priority: 500}]}'
     env = spark_env(tmp_path / "spark", runs.raw)
-    output = dbt_fails(["build", "--target", "spark", "-s", "seeds"], env, tmp_path, bad)
+    output = dbt_fails(SEEDS_ONLY, env, tmp_path, bad)
     assert "frequncy" in output and "on-run-start" in output, output[-3000:]
 
 
@@ -217,6 +221,6 @@ def test_spark_stops_on_a_raw_file_without_a_contract_column(runs: Runs, tmp_pat
         )
         shutil.move(tmp_path / "c.parquet", path)
     env = spark_env(tmp_path / "spark", raw)
-    output = dbt_fails(["build", "--target", "spark", "-s", "seeds"], env, tmp_path, "{}")
+    output = dbt_fails(SEEDS_ONLY, env, tmp_path, "{}")
     assert "Raw table 'customers': its files under" in output, output[-3000:]
     assert "have no column signup_at" in output, output[-3000:]

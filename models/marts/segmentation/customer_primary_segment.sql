@@ -39,6 +39,7 @@ final as (
     select
         -- ids
         features.person_id,
+        {{ pseudonymous_key('features.person_id') }} as person_key,
 
         -- strings
         primary_segments.segment as primary_segment,

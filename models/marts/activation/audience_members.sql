@@ -1,0 +1,124 @@
+-- one row per destination and person in one of its audiences: the most important audience of
+-- the destination the person qualifies for, their split group (treatment is exported; holdout
+-- and the global control group are recorded for uplift, never exported) and merge fields.
+-- Suppressed people are not here at all.
+{%- set salt = var('activation_salt') %}
+with
+
+audiences as (
+
+    select * from {{ ref('audience_definitions') }}
+
+),
+
+memberships as (
+
+    select * from {{ ref('customer_segments') }}
+
+),
+
+primary_segments as (
+
+    select * from {{ ref('customer_primary_segment') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+suppressed as (
+
+    select distinct person_id from {{ ref('activation_suppressions') }}
+
+),
+
+candidates as (
+
+    select
+        audiences.destination,
+        audiences.audience,
+        audiences.priority,
+        audiences.holdout_buckets,
+        memberships.person_id
+    from audiences
+    inner join memberships
+        on
+            audiences.segment = memberships.segment
+            and (audiences.segment_scope = 'any' or memberships.is_primary)
+    left join suppressed
+        on memberships.person_id = suppressed.person_id
+    where suppressed.person_id is null
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by destination, person_id
+            order by priority asc, audience asc
+        ) as audience_rank
+    from candidates
+
+),
+
+assigned as (
+
+    select
+        destination,
+        audience,
+        person_id,
+        holdout_buckets,
+        {{ hash_bucket('person_id', sql_string(salt ~ ':global')) }} as global_bucket,
+        {{ hash_bucket('person_id', sql_string(salt) ~ " || ':' || audience") }} as holdout_bucket
+    from ranked
+    where audience_rank = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        assigned.destination,
+        assigned.audience,
+        assigned.person_id,
+
+        -- strings
+        case
+            when assigned.global_bucket < {{ share_buckets(var('activation_global_control_share')) }}
+                then 'global_control'
+            when assigned.holdout_bucket < assigned.holdout_buckets then 'holdout'
+            else 'treatment'
+        end as split_group,
+        customers.email,
+        customers.first_name,
+        primary_segments.primary_segment,
+        primary_segments.lifecycle_stage,
+        primary_segments.value_tier,
+        {{ member_fingerprint('customers.email', 'customers.first_name', 'primary_segments.primary_segment',
+            'primary_segments.lifecycle_stage', 'primary_segments.value_tier') }} as member_fingerprint,
+
+        -- numerics
+        assigned.holdout_bucket,
+        assigned.global_bucket,
+
+        -- booleans
+        assigned.global_bucket >= {{ share_buckets(var('activation_global_control_share')) }}
+        and assigned.holdout_bucket >= assigned.holdout_buckets as is_exported,
+
+        -- timestamps
+        {{ as_of() }} as as_of
+    from assigned
+    inner join customers
+        on assigned.person_id = customers.person_id
+    inner join primary_segments
+        on assigned.person_id = primary_segments.person_id
+
+)
+
+select * from final
