@@ -147,6 +147,15 @@
 
 {#- The empty, typed select standing in for raw table `node` when it has no data; a
     required table stops the run instead, saying where it looked. -#}
+{#- "cast(null as <type>) as <column>" for each column of a source table (its yml types). -#}
+{% macro typed_null_columns(node) %}
+    {%- set typed_nulls = [] -%}
+    {%- for column in node.columns.values() -%}
+        {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
+    {%- endfor -%}
+    {{ return(typed_nulls) }}
+{% endmacro %}
+
 {% macro raw_missing_table_select(node) %}
     {%- set raw_directory = raw_dir() -%}
     {%- if raw_contract(node.name).required -%}
@@ -156,10 +165,7 @@
             ~ raw_directory ~ "/" ~ node.name ~ "/ of Parquet files. "
             ~ "Set SEGMENTATION_RAW_DIR to your raw directory, or run `segmentation generate` for demo data.") }}
     {%- endif -%}
-    {%- set typed_nulls = [] -%}
-    {%- for column in node.columns.values() -%}
-        {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
-    {%- endfor -%}
+    {%- set typed_nulls = typed_null_columns(node) -%}
     {%- if node.name in file_incremental_tables() and lists_raw_files() -%}
         {%- do typed_nulls.append("cast(null as string) as source_file") -%}
     {%- endif -%}

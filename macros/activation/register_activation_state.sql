@@ -19,11 +19,7 @@
 {%- endmacro %}
 
 {% macro activation_state_empty_select(node) %}
-    {%- set typed_nulls = [] -%}
-    {%- for column in node.columns.values() -%}
-        {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
-    {%- endfor -%}
-    {{ return("select " ~ typed_nulls | join(', ') ~ " where false") }}
+    {{ return("select " ~ typed_null_columns(node) | join(', ') ~ " where false") }}
 {% endmacro %}
 
 {% macro default__activation_state_select(node) %}
