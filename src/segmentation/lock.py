@@ -4,6 +4,7 @@ An exclusive, non-blocking ``flock`` on ``<db>.refresh.lock``. The OS releases i
 holding process dies, even by SIGKILL, so a crashed refresh never blocks the next one. The
 file holds the holder's line (``pid N, started T``) while it runs and is emptied when it
 ends; a line found by the next holder is the mark of a refresh that was killed.
+``exclusive_lock`` is the bare lock, which `segmentation sync` takes per destination too.
 """
 
 from __future__ import annotations
@@ -35,17 +36,26 @@ def lock_path(db_file: Path) -> Path:
 
 
 @contextmanager
-def refresh_lock(db_file: Path) -> Iterator[HeldLock]:
-    """Hold the lock for the ``with`` block; raises RefreshLocked at once if it is held."""
-    lock_file = lock_path(db_file)
+def exclusive_lock(lock_file: Path) -> Iterator[TextIO | None]:
+    """An exclusive, non-blocking flock on ``lock_file`` for the ``with`` block: yields the
+    open file (read-write), or None at once when another process holds it."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_file, "a+")  # noqa: SIM115 - held for the whole refresh
-    try:
+    with open(lock_file, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            raise RefreshLocked(locked_message(handle.read().strip(), lock_file)) from None
+            yield None
+            return
+        yield handle
+
+
+@contextmanager
+def refresh_lock(db_file: Path) -> Iterator[HeldLock]:
+    """Hold the lock for the ``with`` block; raises RefreshLocked at once if it is held."""
+    lock_file = lock_path(db_file)
+    with exclusive_lock(lock_file) as handle:
+        if handle is None:
+            raise RefreshLocked(locked_message(lock_file.read_text().strip(), lock_file))
         handle.seek(0)
         left = handle.read().strip()
         _write(handle, f"pid {os.getpid()}, started {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}")
@@ -53,8 +63,6 @@ def refresh_lock(db_file: Path) -> Iterator[HeldLock]:
             yield HeldLock(lock_file, left)
         finally:
             _write(handle, "")
-    finally:
-        handle.close()
 
 
 def _write(handle: TextIO, text: str) -> None:

@@ -80,21 +80,30 @@ assigned as (
 
 ),
 
+split as (
+
+    select
+        *,
+        case
+            when global_bucket < {{ share_buckets(var('activation_global_control_share')) }}
+                then 'global_control'
+            when holdout_bucket < holdout_buckets then 'holdout'
+            else 'treatment'
+        end as split_group
+    from assigned
+
+),
+
 final as (
 
     select
         -- ids
-        assigned.destination,
-        assigned.audience,
-        assigned.person_id,
+        split.destination,
+        split.audience,
+        split.person_id,
 
         -- strings
-        case
-            when assigned.global_bucket < {{ share_buckets(var('activation_global_control_share')) }}
-                then 'global_control'
-            when assigned.holdout_bucket < assigned.holdout_buckets then 'holdout'
-            else 'treatment'
-        end as split_group,
+        split.split_group,
         customers.email,
         customers.first_name,
         primary_segments.primary_segment,
@@ -104,20 +113,19 @@ final as (
             'primary_segments.lifecycle_stage', 'primary_segments.value_tier') }} as member_fingerprint,
 
         -- numerics
-        assigned.holdout_bucket,
-        assigned.global_bucket,
+        split.holdout_bucket,
+        split.global_bucket,
 
         -- booleans
-        assigned.global_bucket >= {{ share_buckets(var('activation_global_control_share')) }}
-        and assigned.holdout_bucket >= assigned.holdout_buckets as is_exported,
+        split.split_group = 'treatment' as is_exported,
 
         -- timestamps
         {{ as_of() }} as as_of
-    from assigned
+    from split
     inner join customers
-        on assigned.person_id = customers.person_id
+        on split.person_id = customers.person_id
     inner join primary_segments
-        on assigned.person_id = primary_segments.person_id
+        on split.person_id = primary_segments.person_id
 
 )
 

@@ -14,7 +14,6 @@ removed. A failed sync leaves the state untouched and keeps the journal.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -43,6 +42,7 @@ from segmentation.activation.report import SyncReport, utc_stamp, write_report
 from segmentation.activation.state import apply_changes, read_state, state_sync_id, write_state
 from segmentation.activation.transport import DeliveryFailed, RetryPolicy, post_with_retries
 from segmentation.faults import kill_point
+from segmentation.lock import exclusive_lock
 
 LOCKED_EXIT = 75  # EX_TEMPFAIL, as for the refresh: another sync of the destination runs
 USER_AGENT = "segmentation-sync/1"
@@ -144,11 +144,9 @@ def change_set_checksum(changes: ChangeSet) -> str:
 def sync_lock(state_dir: Path, name: str) -> Iterator[None]:
     """One sync per destination at a time; the OS drops the lock when its holder dies."""
     path = paths.lock_file(state_dir, name)
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SyncLocked(f"another sync of {name!r} is running ({path})") from None
+    with exclusive_lock(path) as handle:
+        if handle is None:
+            raise SyncLocked(f"another sync of {name!r} is running ({path})")
         yield
 
 
