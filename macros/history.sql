@@ -12,8 +12,13 @@
         'customer_features', 'customer_segments', 'customer_primary_segment',
         'segment_definitions', 'segment_summary',
     ] -%}
+    {#- the cluster models build wherever Python models run (enable_clustering only keeps
+        them out of the segments); the prediction models only when enabled -#}
     {%- if runs_python_models() -%}
         {%- do marts.extend(['customer_clusters', 'cluster_centres', 'cluster_profiles', 'cluster_diagnostics']) -%}
+    {%- endif -%}
+    {%- if predictions_enabled() -%}
+        {%- do marts.extend(['clv_model_parameters', 'model_evaluation', 'customer_predictions']) -%}
     {%- endif -%}
     {%- if execute -%}
         {%- set tagged = [] -%}

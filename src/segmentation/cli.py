@@ -117,7 +117,9 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from segmentation.refresh import LOCKED_EXIT, refresh
 
     project = proj.project_dir()
-    extra_vars = {"clustering_refit_every_days": 0} if args.refit_clusters else None
+    # refit what keeps a fit between runs: the clusters and the CLV parameters
+    refit = {"clustering_refit_every_days": 0, "prediction_refit_every_days": 0}
+    extra_vars = refit if args.refit_clusters else None
     result = refresh(
         project, as_of=args.as_of, full_refresh=args.full_refresh, extra_vars=extra_vars
     )
@@ -242,9 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--as-of", default=None, help="dbt var as_of (default: now, UTC)")
     ref.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     ref.add_argument(
+        "--refit",
         "--refit-clusters",
+        dest="refit_clusters",
         action="store_true",
-        help="refit the clusters now (default: every clustering_refit_every_days, else assign)",
+        help="refit the clusters and the CLV models now (default: every "
+        "clustering_refit_every_days / prediction_refit_every_days, else reuse the stored fit)",
     )
     ref.set_defaults(func=_cmd_refresh)
 

@@ -196,8 +196,7 @@ def test_events_after_as_of_change_nothing(generated_build: Build, tmp_path: Pat
     query = "select * exclude (as_of) from segmentation.customer_features order by person_id"
     pd.testing.assert_frame_equal(generated_build.query(query), later.query(query))
     future = (
-        "select count(*) from audit.audit_rejected_rows "
-        "where reject_reason = 'future_timestamp'"
+        "select count(*) from audit.audit_rejected_rows where reject_reason = 'future_timestamp'"
     )
     assert later.scalar(future) - generated_build.scalar(future) == 150
 

@@ -32,9 +32,7 @@ def _raw(build_: Build, table: str) -> pd.DataFrame:
 
 
 def test_every_raw_row_is_staged_rejected_or_a_counted_duplicate(generated_build: Build) -> None:
-    audit = generated_build.query("select * from audit.audit_raw_rows").set_index(
-        "source_table"
-    )
+    audit = generated_build.query("select * from audit.audit_raw_rows").set_index("source_table")
     assert set(audit.index) == set(TABLES)
     for table in TABLES:
         raw_rows = pq.ParquetFile(generated_build.raw_dir / f"{table}.parquet").metadata.num_rows
@@ -79,9 +77,7 @@ def test_planted_duplicates_are_collapsed_and_counted(
     generated_build: Build, truth: dict[str, pd.DataFrame]
 ) -> None:
     planted = truth["planted_duplicates"].groupby("table_name")["extra_copies"].sum()
-    audit = generated_build.query("select * from audit.audit_raw_rows").set_index(
-        "source_table"
-    )
+    audit = generated_build.query("select * from audit.audit_raw_rows").set_index("source_table")
     assert planted.sum() > 0
     for table in TABLES:
         assert audit.loc[table, "duplicate_rows"] == planted.get(table, 0), table

@@ -100,7 +100,7 @@ def test_every_shipped_segment_is_evaluated_or_not_as_its_channels_say(
     expected = _expected_statuses({"web", "email"})
     summary = transactions_only.query(
         "select segment, evaluation_status, members, share_of_audience "
-        "from segmentation.segment_summary where segment_type <> 'cluster'"
+        "from segmentation.segment_summary where segment_type not in ('cluster', 'predicted')"
     ).set_index("segment")
     assert summary.evaluation_status.to_dict() == expected
     not_evaluated = summary[summary.evaluation_status != "evaluated"]
@@ -114,10 +114,14 @@ def test_every_shipped_segment_is_evaluated_or_not_as_its_channels_say(
     } == set(not_evaluated.index)
     assert (not_evaluated.members == 0).all() and not_evaluated.share_of_audience.isna().all()
     assert summary.loc["Hot Abandoners", "evaluation_status"] == "not_evaluable: no web_events"
-    definitions = transactions_only.query(
-        "select segment, evaluation_status from segmentation.segment_definitions "
-        "where segment_type <> 'cluster'"
-    ).set_index("segment").evaluation_status
+    definitions = (
+        transactions_only.query(
+            "select segment, evaluation_status from segmentation.segment_definitions "
+            "where segment_type not in ('cluster', 'predicted')"
+        )
+        .set_index("segment")
+        .evaluation_status
+    )
     assert definitions.to_dict() == expected
     # the size test skips them and says so
     assert "5 segments not evaluated, size not checked: At Risk (lifecycle)" in (
@@ -130,14 +134,14 @@ def test_evaluated_segments_equal_an_independent_evaluation(transactions_only: B
     evaluated = set(
         transactions_only.query(
             "select segment from segmentation.segment_summary "
-            "where evaluation_status = 'evaluated' and segment_type <> 'cluster'"
+            "where evaluation_status = 'evaluated' and segment_type not in ('cluster', 'predicted')"
         ).segment
     )
     expected = _expected_memberships(features)
     expected_pairs = {(p, s) for p, s in expected.to_numpy() if s in evaluated}
     actual = transactions_only.query(
         "select person_id, segment from segmentation.customer_segments "
-        "where segment_type <> 'cluster'"
+        "where segment_type not in ('cluster', 'predicted')"
     )
     actual_pairs = set(map(tuple, actual.to_numpy()))
     assert actual_pairs == expected_pairs, (
@@ -212,18 +216,22 @@ def test_features_of_a_missing_channel_are_null(transactions_only: Build) -> Non
         assert counts[column] == 0, column
     for column in ("frequency", "lifecycle_stage", "days_since_last_activity"):
         assert counts[column] == counts.people, column
-    coverage = transactions_only.query(
-        "select source_table, has_data from audit.audit_raw_coverage"
-    ).set_index("source_table").has_data
+    coverage = (
+        transactions_only.query("select source_table, has_data from audit.audit_raw_coverage")
+        .set_index("source_table")
+        .has_data
+    )
     assert not coverage[list(MISSING_TABLES)].any() and coverage[["orders", "customers"]].all()
 
 
 def test_on_full_data_every_segment_is_evaluated_and_zero_stays_zero(
     generated_build: Build,
 ) -> None:
-    statuses = generated_build.query(
-        "select segment, evaluation_status from segmentation.segment_summary"
-    ).set_index("segment").evaluation_status
+    statuses = (
+        generated_build.query("select segment, evaluation_status from segmentation.segment_summary")
+        .set_index("segment")
+        .evaluation_status
+    )
     assert (statuses == "evaluated").all(), statuses[statuses != "evaluated"]
     zeros = generated_build.query(
         """

@@ -427,6 +427,49 @@ def test_invalid_spend_raises():
         fit_clv(frame)
 
 
+def test_nonpositive_spend_can_be_ignored_instead(customers):
+    """Returns can net a repeat buyer's mean repeat value to 0 or below: with
+    nonpositive_spend="ignore" the buyer stays in BG/NBD and gets the population mean."""
+    frame = customers.copy()
+    repeat = frame.index[frame.frequency > 0][:3]
+    frame.loc[repeat, "monetary_value"] = [-3.0, 0.0, np.nan]
+    res = fit_clv(frame, "weeks", nonpositive_spend="ignore")
+    assert res.converged
+    aov = res.predictions.loc[repeat, "expected_average_order_value"]
+    assert np.allclose(aov, res.gamma_gamma.population_mean)
+    clean = fit_clv(customers.drop(index=repeat), "weeks")
+    assert res.gamma_gamma.p == pytest.approx(clean.gamma_gamma.p, rel=1e-6)
+
+
+def test_a_nearly_fixed_dropout_probability_stays_finite():
+    """a and b in the hundred thousands (a fit on data with one dropout rate for all, seen
+    on the generated data): the closed form overflows, the quadrature takes over and agrees
+    with the fixed-p limit; where both work they agree."""
+    x, T = np.array([0.0, 1.0, 3.0, 10.0]), np.array([30.0, 40.0, 50.0, 52.0])
+    t = np.full(4, 13.0)
+    r, alpha, a, b = 0.78, 8.0, 166_750.0, 3_268_972.0
+    values = bg.expected_purchases_if_alive((r, alpha, a, b), t, x, T)
+    assert np.all(np.isfinite(values)) and np.all(values > 0)
+    p = a / (a + b)  # Beta(a, b + x) is a point mass there
+    limit = [
+        integrate.quad(
+            lambda lam, xi=xi, Ti=Ti: (
+                -np.expm1(-lam * p * 13.0)
+                / p
+                * stats.gamma.pdf(lam, r + xi, scale=1.0 / (alpha + Ti))
+            ),
+            0,
+            np.inf,
+        )[0]
+        for xi, Ti in zip(x, T, strict=True)
+    ]
+    assert values == pytest.approx(limit, rel=1e-3)
+    cdnow = (0.243, 4.414, 0.793, 2.426)
+    closed = bg.expected_purchases_if_alive(cdnow, t, x, T)
+    quadrature = bg._expected_purchases_by_quadrature(cdnow, t, x, T)
+    assert closed == pytest.approx(quadrature, rel=1e-5)
+
+
 # -- against the lifetimes package, when present ---------------------------------------------
 
 

@@ -68,7 +68,7 @@ def test_event_type_literals_in_models_are_in_the_contract() -> None:
 def _model_entries() -> dict[str, dict]:
     entries = {}
     for path in sorted(PROJECT.glob("models/**/*.yml")) + sorted(
-        PROJECT.glob("python_models/*.yml")
+        PROJECT.glob("python_models/**/*.yml")
     ):
         for model in (yaml.safe_load(path.read_text()) or {}).get("models", []) or []:
             entries[model["name"]] = model

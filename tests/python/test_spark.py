@@ -46,8 +46,9 @@ class Runs:
 
 
 def dbt(args: list[str], env: dict[str, str], work: Path, as_of: str) -> None:
-    # the Python models do not run on Spark: DuckDB builds without clusters to match
-    command = [dbt_executable(), *args, "--vars", f'{{as_of: "{as_of}", enable_clustering: false}}']
+    # the Python models do not run on Spark: DuckDB builds without clusters and predictions
+    no_python = "enable_clustering: false, enable_predictions: false"
+    command = [dbt_executable(), *args, "--vars", f'{{as_of: "{as_of}", {no_python}}}']
     command += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     env = {**env, "DBT_PROFILES_DIR": str(PROJECT), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)

@@ -60,12 +60,31 @@ rule_memberships as (
     ),
 {% endif %}
 
+{% if predictions_enabled() %}
+    predictions as (
+
+        select * from {{ ref('customer_predictions') }}
+
+    ),
+
+    prediction_memberships as (
+
+        -- segments over the predictions (type predicted, macros/segments/prediction_segments.sql)
+        {{ compile_prediction_memberships('predictions') }}
+
+    ),
+{% endif %}
+
 memberships as (
 
     select * from rule_memberships
     {% if clustering_enabled() %}
         union all
         select * from cluster_memberships
+    {% endif %}
+    {% if predictions_enabled() %}
+        union all
+        select * from prediction_memberships
     {% endif %}
 
 ),

@@ -1,5 +1,6 @@
 -- one row per segment definition (the meta of this model in _segmentation__segments.yml),
--- plus one per cluster of this run (type cluster, default bounds), for BI and the size tests;
+-- plus one per cluster of this run (type cluster, default bounds) and one per prediction
+-- segment (type predicted), for BI and the size tests;
 -- with the channels each needs and whether it is evaluated in this run (not when a channel
 -- it needs has no data: macros/segments/segment_channels.sql)
 with
@@ -62,12 +63,30 @@ definitions as (
     ),
 {% endif %}
 
+{% if predictions_enabled() %}
+    predictions as (
+
+        select * from {{ ref('customer_predictions') }}
+
+    ),
+
+    prediction_definitions as (
+
+        {{ prediction_segment_definitions_relation('predictions') }}
+
+    ),
+{% endif %}
+
 unioned as (
 
     select * from definitions
     {% if clustering_enabled() %}
         union all
         select * from cluster_definitions
+    {% endif %}
+    {% if predictions_enabled() %}
+        union all
+        select * from prediction_definitions
     {% endif %}
 
 )

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.stats import beta as beta_distribution
 
 from segmentation.predictions._optimize import dot, log_standard_errors, minimise
 from segmentation.predictions.validate import check_rfm
@@ -210,8 +211,39 @@ def expected_purchases_if_alive(
     c = a + b + x - 1.0
     one_minus_z = (alpha + T) / (alpha + T + t)
     z = t / (alpha + T + t)
-    series = hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-    return c / (a - 1.0) * (1.0 - one_minus_z ** (a - 1.0) * series)
+    with np.errstate(invalid="ignore", over="ignore"):
+        series = hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        closed = c / (a - 1.0) * (1.0 - one_minus_z ** (a - 1.0) * series)
+    closed, t, x, T = np.broadcast_arrays(closed, t, x, T)
+    bad = ~np.isfinite(closed) | (closed < 0)
+    if not bad.any():
+        return closed
+    out = np.array(closed, dtype=np.float64)
+    out[bad] = _expected_purchases_by_quadrature(params, t[bad], x[bad], T[bad])
+    return out
+
+
+_QUANTILES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
+
+
+def _expected_purchases_by_quadrature(
+    params: Params, t: np.ndarray, x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """The same expectation where the closed form breaks down (a and b in the hundred
+    thousands: the dropout probability is nearly fixed, 2F1 overflows and the bracket
+    cancels). Given alive at T, lambda ~ Gamma(r + x, alpha + T) and p ~ Beta(a, b + x), and
+    a process with rate lambda and dropout p makes (1 - e^(-lambda p t)) / p purchases in t
+    on average; lambda integrates out in closed form and p by Gauss-Legendre quadrature on
+    the Beta quantile scale (exact in the concentrated limit where the closed form fails)."""
+    r, alpha, a, b = params
+    u = (_QUANTILES + 1.0) / 2.0
+    # the nodes depend on x only, and few distinct x values repeat a lot (ppf is slow)
+    distinct, inverse = np.unique(x, return_inverse=True)
+    nodes = beta_distribution.ppf(u[None, :], a, b + distinct[:, None])
+    p = np.clip(nodes[inverse], 1e-300, 1.0)
+    ratio = (alpha + T[:, None]) / (alpha + T[:, None] + p * t[:, None])
+    values = -np.expm1((r + x[:, None]) * np.log(ratio)) / p
+    return values @ (_WEIGHTS / 2.0)
 
 
 def expected_purchases(

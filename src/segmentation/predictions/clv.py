@@ -119,6 +119,19 @@ class ClvResult:
     time_unit: str
 
 
+def spend_values(x: np.ndarray, monetary: ArrayLike, index: pd.Index, mode: str) -> np.ndarray:
+    """Validated mean repeat values (NaN where x = 0); ``mode`` "ignore" also turns a
+    repeat buyer's non-positive or missing value into NaN instead of raising."""
+    if mode not in ("raise", "ignore"):
+        raise ValueError(f"nonpositive_spend must be 'raise' or 'ignore', got {mode!r}")
+    m = as_float(monetary)
+    if mode == "ignore" and len(m) == len(x):
+        with np.errstate(invalid="ignore"):
+            unusable = (x > 0) & ~(np.isfinite(m) & (m > 0))
+        x = np.where(unusable, 0.0, x)
+    return check_monetary(x, m, index)
+
+
 def _minimum_data_reason(x: np.ndarray, min_customers: int, min_repeat_buyers: int) -> str:
     n, repeat = x.size, int(np.count_nonzero(x > 0))
     if n < min_customers:
@@ -164,7 +177,8 @@ def _predict(
     for days, t in zip(WINDOW_DAYS, windows, strict=True):
         out[f"expected_purchases_{days}d"] = cumulative[t]
     if gg is not None:
-        aov = gg.expected_average_order_value(x, m)
+        # a customer without a usable repeat spend (NaN m) gets the population mean
+        aov = gg.expected_average_order_value(np.where(np.isfinite(m), x, 0.0), m)
         units_per_year = DAYS_PER_YEAR / unit_days
         clv = _discounted(cumulative, ends, units_per_year, annual_discount_rate) * aov
         out["expected_average_order_value"] = aov
@@ -187,6 +201,7 @@ def fit_clv(
     annual_discount_rate: float = 0.10,
     penalty: float = 0.0,
     max_iterations: int = 2_000,
+    nonpositive_spend: str = "raise",
 ) -> ClvResult:
     """Fit BG/NBD and Gamma-Gamma on one row per customer and predict for every row.
 
@@ -196,7 +211,9 @@ def fit_clv(
     repeat orders (ignored where x = 0). The purchase windows (30/90/365 days) and the CLV
     horizon (``horizon_days``, in ``periods_per_year`` periods, discounted at
     ``annual_discount_rate``) are converted to the time unit; a year is 365 days.
-    ``penalty`` and ``max_iterations`` go to both fits.
+    ``penalty`` and ``max_iterations`` go to both fits. ``nonpositive_spend="ignore"``:
+    a repeat buyer whose mean repeat value is not positive (returns netted out) stays in
+    BG/NBD but not in Gamma-Gamma, and gets the population mean order value.
     """
     if time_unit not in UNIT_DAYS:
         raise ValueError(f"time_unit must be one of {sorted(UNIT_DAYS)}, got {time_unit!r}")
@@ -205,7 +222,7 @@ def fit_clv(
         raise ValueError(f"the customer frame lacks the columns {missing}")
     index = frame.index
     x, t_x, T = check_rfm(frame[frequency], frame[recency], frame[age], index)
-    m = check_monetary(x, frame[monetary_value], index)
+    m = spend_values(x, frame[monetary_value], index, nonpositive_spend)
 
     def result(predictions, bg, gg, reason: str) -> ClvResult:
         repeat = int(np.count_nonzero(x > 0))
@@ -217,7 +234,9 @@ def fit_clv(
     bg = fit_bgnbd(x, t_x, T, penalty=penalty, max_iterations=max_iterations)
     if not bg.converged:
         return result(_nan_predictions(index), bg, None, bg.message)
-    gg = fit_gamma_gamma(x, m, penalty=penalty, max_iterations=max_iterations)
+    gg = fit_gamma_gamma(
+        np.where(np.isfinite(m), x, 0.0), m, penalty=penalty, max_iterations=max_iterations
+    )
     reason = _gamma_gamma_reason(gg)
     predictions = _predict(
         bg,
@@ -230,3 +249,38 @@ def fit_clv(
         annual_discount_rate,
     )
     return result(predictions, bg, gg, reason)
+
+
+def predict_clv(
+    frame: pd.DataFrame,
+    bg: BgNbdFit,
+    gg: GammaGammaFit | None,
+    time_unit: str = "days",
+    *,
+    frequency: str = "frequency",
+    recency: str = "recency",
+    age: str = "T",
+    monetary_value: str = "monetary_value",
+    horizon_days: float = 365.0,
+    periods_per_year: int = 12,
+    annual_discount_rate: float = 0.10,
+    nonpositive_spend: str = "raise",
+) -> pd.DataFrame:
+    """``fit_clv``'s predictions with parameters fitted before (a run within the refit
+    cadence scores with the stored ones); ``gg`` None leaves order value and CLV NaN."""
+    if time_unit not in UNIT_DAYS:
+        raise ValueError(f"time_unit must be one of {sorted(UNIT_DAYS)}, got {time_unit!r}")
+    x, t_x, T = check_rfm(frame[frequency], frame[recency], frame[age], frame.index)
+    m = spend_values(x, frame[monetary_value], frame.index, nonpositive_spend)
+    if frame.empty:
+        return _nan_predictions(frame.index)
+    return _predict(
+        bg,
+        gg,
+        (x, t_x, T, m),
+        frame.index,
+        UNIT_DAYS[time_unit],
+        horizon_days,
+        periods_per_year,
+        annual_discount_rate,
+    )
