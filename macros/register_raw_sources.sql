@@ -148,10 +148,16 @@
 {#- The empty, typed select standing in for raw table `node` when it has no data; a
     required table stops the run instead, saying where it looked. -#}
 {#- "cast(null as <type>) as <column>" for each column of a source table (its yml types). -#}
-{% macro typed_null_columns(node) %}
+{#- Every column of the source `node` as a typed null; with `present`, the columns named
+    there as themselves (a file written before a column was added to the contract). -#}
+{% macro typed_null_columns(node, present=none) %}
     {%- set typed_nulls = [] -%}
     {%- for column in node.columns.values() -%}
-        {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
+        {%- if present is not none and column.name | lower in present -%}
+            {%- do typed_nulls.append(column.name) -%}
+        {%- else -%}
+            {%- do typed_nulls.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
+        {%- endif -%}
     {%- endfor -%}
     {{ return(typed_nulls) }}
 {% endmacro %}

@@ -16,6 +16,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from segmentation.predictions.overview import backtest_overview  # noqa: E402
+
 
 def _read(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     try:
@@ -81,6 +83,19 @@ def _sizes(summary: pd.DataFrame, out: Path) -> Path | None:
     return _save(fig, out / "segment_sizes.png")
 
 
+def _backtest_html(backtest: pd.DataFrame) -> str:
+    """The predictions' backtest (model_evaluation) as a table; nothing without it."""
+    if backtest.empty:
+        return ""
+    shown = backtest.dropna(axis=1, how="all")
+    return (
+        "<h2>Predictions: backtest</h2><p>Classifiers trained two horizons back, evaluated "
+        "one horizon back, beside the RFM-score and recency baselines; BG/NBD predicted vs "
+        "actual purchases over the churn horizon (docs/predictions.md).</p>"
+        + shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, na_rep="")
+    )
+
+
 def write_report(db_file: Path, out: Path) -> Path:
     """Write the charts and index.html into ``out``; returns the HTML path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -89,6 +104,7 @@ def write_report(db_file: Path, out: Path) -> Path:
         diagnostics = _read(con, "select * from segmentation.cluster_diagnostics")
         profiles = _read(con, "select * from segmentation.cluster_profiles")
         summary = _read(con, "select * from segmentation.segment_summary")
+        backtest = backtest_overview(con)
     finally:
         con.close()
     charts = [
@@ -110,5 +126,6 @@ def write_report(db_file: Path, out: Path) -> Path:
         "<style>body{font-family:sans-serif;margin:2em}img{max-width:100%;display:block;"
         "margin:1em 0}td,th{padding:2px 8px}</style>"
         f"<h1>Customer segments as of {as_of}</h1>{images}<h2>Segments</h2>{table}"
+        f"{_backtest_html(backtest)}"
     )
     return page

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from segmentation import warehouse
+from segmentation.predictions.overview import backtest_overview
 
 
 def _format_table(headers: list[str], rows: list[list[object]]) -> str:
@@ -73,6 +74,7 @@ def build_summary(db_file: Path, project: Path, wall_seconds: float | None = Non
             ),
         ]
         parts += ["", segment_summary_table(con), "", audience_table(con)]
+        parts += ["", predictions_table(con)]
     finally:
         con.close()
     if wall_seconds is not None:
@@ -154,3 +156,29 @@ def audience_table(con: duckdb.DuckDBPyConnection) -> str:
             f"Suppressed (kept out of every audience): {suppressed}",
         ]
     )
+
+
+def predictions_table(con: duckdb.DuckDBPyConnection) -> str:
+    """The backtest of the predictions (model_evaluation): AUC, top-decile lift and
+    calibration error per task and method, '*' = the method that scores."""
+    table = backtest_overview(con)
+    classifiers = table[table.task != "bgnbd_holdout"] if not table.empty else table
+    if classifiers.empty:
+        return "No predictions in this build (enable_predictions)."
+    rows = [
+        [r.task, r.method + (" *" if r.is_selected else "")]
+        + ["" if v != v else v for v in (r.auc, r.top_decile_lift, r.calibration_error)]
+        for r in classifiers.itertuples()
+    ]
+    lines = [
+        "Predictions backtest (segmentation.model_evaluation; docs/predictions.md):",
+        _format_table(["task", "method", "AUC", "top-decile lift", "calibration error"], rows),
+    ]
+    holdout = table[(table.task == "bgnbd_holdout") & (table.method == "bgnbd")]
+    if not holdout.empty:
+        h = holdout.iloc[0]
+        lines.append(
+            f"BG/NBD holdout: {_fmt(h.predicted_total)} purchases predicted, "
+            f"{_fmt(h.actual_total)} made (correlation per person {_fmt(h.correlation)})"
+        )
+    return "\n".join(lines)

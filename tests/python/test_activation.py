@@ -17,6 +17,7 @@ import pytest
 
 from esp_server import serve
 from segmentation import raw_store
+from segmentation.activation.published import MERGE_FIELDS
 from segmentation.activation.state import read_state
 from segmentation.cli import main
 from segmentation.contract import SCHEMAS
@@ -438,19 +439,15 @@ TOKEN = "e2e-token-5f1d"
 
 def _store_of_members(build: Build, destination: str) -> dict[tuple[str, str], dict]:
     rows = build.query(
-        "select audience, person_id, email, first_name, primary_segment, lifecycle_stage, "
-        f"value_tier from activation.audience_members where destination = '{destination}' "
-        "and is_exported"
+        f"select audience, person_id, email, {', '.join(MERGE_FIELDS)} "
+        f"from activation.audience_members where destination = '{destination}' and is_exported"
     )
     return {
         (r.audience, r.person_id): {
             "email": r.email,
-            "first_name": r.first_name,
-            "primary_segment": r.primary_segment,
-            "lifecycle_stage": r.lifecycle_stage,
-            "value_tier": r.value_tier,
+            **{field: getattr(r, field) for field in MERGE_FIELDS},
         }
-        for r in rows.itertuples(index=False)
+        for r in rows.astype(object).where(rows.notna(), None).itertuples(index=False)
     }
 
 

@@ -47,11 +47,12 @@ DESTINATIONS = (("klaviyo_main", "klaviyo", 100), ("mailchimp_news", "mailchimp"
 DESTINATIONS += (("webhook", "generic", 250),)
 HEADERS = {
     "klaviyo": ["Email", "First Name", "Audience", "Primary Segment", "Lifecycle Stage"]
-    + ["Value Tier", "Person ID"],
+    + ["Value Tier", "Purchase Likelihood", "Churn Risk", "Predicted Value", "Person ID"],
     "mailchimp": ["Email Address", "First Name", "Tags", "PRIMARYSEG", "LIFECYCLE", "VALUETIER"]
-    + ["PERSONID"],
+    + ["BUYSOON", "CHURNRISK", "PREDVALUE", "PERSONID"],
     "generic": ["audience", "person_id", "email", "first_name", "primary_segment"]
-    + ["lifecycle_stage", "value_tier", "member_fingerprint"],
+    + ["lifecycle_stage", "value_tier", "purchase_likelihood", "churn_risk", "predicted_value"]
+    + ["member_fingerprint"],
 }
 # the e-mail, person and audience columns of each layout
 KEY_HEADERS = {
@@ -60,6 +61,7 @@ KEY_HEADERS = {
     "generic": ("email", "person_id", "audience"),
 }
 MERGE = ("first_name", "primary_segment", "lifecycle_stage", "value_tier")
+MERGE += ("purchase_likelihood", "churn_risk", "predicted_value")
 KLAVIYO = "klaviyo_main"  # the destination most sync tests use (batches of 100)
 
 
@@ -72,7 +74,8 @@ def token_env(name: str) -> str:
 
 
 def fingerprint(email: str, fields: dict[str, str]) -> str:
-    return hashlib.md5("|".join([email, *(fields[f] for f in MERGE)]).encode()).hexdigest()
+    values = [email, *(fields[f] or "" for f in MERGE)]  # coalesce(field, '') in the SQL
+    return hashlib.md5("|".join(values).encode()).hexdigest()
 
 
 def _member_rows() -> list[dict]:
@@ -86,6 +89,9 @@ def _member_rows() -> list[dict]:
             "primary_segment": rng.choice(["Champions", "At Risk", "New Customers"]),
             "lifecycle_stage": rng.choice(["active", "lapsing", "new"]),
             "value_tier": rng.choice(["high", "mid", "low"]),
+            "purchase_likelihood": rng.choice(["high", "medium", "low", None]),
+            "churn_risk": rng.choice(["high", "medium", "low"]),
+            "predicted_value": rng.choice(["top_10", "next_40", "rest"]),
         }
         for name, _, _ in DESTINATIONS:
             if rng.random() < 0.15:  # in no audience of this destination
@@ -113,7 +119,7 @@ def _member_rows() -> list[dict]:
 MEMBER_COLUMNS = (
     "destination, audience, person_id, split_group, is_exported, holdout_bucket::integer "
     "as holdout_bucket, email, first_name, primary_segment, lifecycle_stage, value_tier, "
-    "member_fingerprint, as_of"
+    "purchase_likelihood, churn_risk, predicted_value, member_fingerprint, as_of"
 )
 
 # what models/marts/activation computes: exported members against the confirmed state
@@ -139,6 +145,9 @@ diff as (
         m.primary_segment as m_ps, s.primary_segment as s_ps,
         m.lifecycle_stage as m_ls, s.lifecycle_stage as s_ls,
         m.value_tier as m_vt, s.value_tier as s_vt,
+        m.purchase_likelihood as m_pl, s.purchase_likelihood as s_pl,
+        m.churn_risk as m_cr, s.churn_risk as s_cr,
+        m.predicted_value as m_pv, s.predicted_value as s_pv,
         m.member_fingerprint as m_fp, s.member_fingerprint as s_fp
     from m full outer join s
         on m.destination = s.destination and m.audience = s.audience
@@ -149,7 +158,9 @@ diff as (
 select destination, audience, person_id, change_type,
     if(gone, s_email, m_email) as email, if(gone, s_fn, m_fn) as first_name,
     if(gone, s_ps, m_ps) as primary_segment, if(gone, s_ls, m_ls) as lifecycle_stage,
-    if(gone, s_vt, m_vt) as value_tier, if(gone, s_fp, m_fp) as member_fingerprint,
+    if(gone, s_vt, m_vt) as value_tier, if(gone, s_pl, m_pl) as purchase_likelihood,
+    if(gone, s_cr, m_cr) as churn_risk, if(gone, s_pv, m_pv) as predicted_value,
+    if(gone, s_fp, m_fp) as member_fingerprint,
     base.base_sync_id, ?::timestamp as as_of
 from diff join base using (destination)
 """
@@ -204,8 +215,8 @@ def expected_store(db: Path, name: str) -> dict[tuple[str, str], dict]:
     """What the destination must hold: its exported members, by (audience, person_id)."""
     rows = run_sql(
         db,
-        "select audience, person_id, email, first_name, primary_segment, lifecycle_stage, "
-        "value_tier from activation.audience_members where destination = ? and is_exported",
+        f"select audience, person_id, email, {', '.join(MERGE)} "
+        "from activation.audience_members where destination = ? and is_exported",
         [name],
     )
     return {(r[0], r[1]): {"email": r[2], **dict(zip(MERGE, r[3:], strict=True))} for r in rows}
@@ -512,7 +523,8 @@ def test_second_round_delta(setup: Setup, capsys: pytest.CaptureFixture[str]) ->
     sync_id = first_sync.column("sync_id")[0].as_py()
     gone, changed = sorted(expected_store(setup.db, "mailchimp_news"))[:2]
     fields = {"first_name": "Zoë", "primary_segment": "Champions", "lifecycle_stage": "active"}
-    fields["value_tier"] = "high"
+    fields |= {"value_tier": "high", "purchase_likelihood": "high", "churn_risk": "low"}
+    fields["predicted_value"] = "top_10"
     run_sql(
         setup.db,
         "update activation.audience_members set is_exported = false, split_group "
@@ -521,9 +533,9 @@ def test_second_round_delta(setup: Setup, capsys: pytest.CaptureFixture[str]) ->
     )
     run_sql(
         setup.db,
-        "update activation.audience_members set first_name = ?, primary_segment = ?, "
-        "lifecycle_stage = ?, value_tier = ?, member_fingerprint = ? "
-        "where destination = 'mailchimp_news' and person_id = ?",
+        "update activation.audience_members set "
+        + ", ".join(f"{field} = ?" for field in MERGE)
+        + ", member_fingerprint = ? where destination = 'mailchimp_news' and person_id = ?",
         [
             *fields.values(),
             fingerprint(f"person{int(changed[1][1:])}@example.com", fields),
@@ -534,7 +546,7 @@ def test_second_round_delta(setup: Setup, capsys: pytest.CaptureFixture[str]) ->
     run_sql(
         setup.db,
         "insert into activation.audience_members values ('mailchimp_news', 'champions', ?, "
-        "'treatment', true, 4242, ?, ?, ?, ?, ?, ?, ?)",
+        "'treatment', true, 4242, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [*newcomer.values(), fingerprint(newcomer["email"], fields), AS_OF],
     )
     refresh_changes(setup.db, setup.state_dir, AS_OF + timedelta(days=1))

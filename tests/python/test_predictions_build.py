@@ -287,3 +287,25 @@ def test_the_fit_is_kept_within_the_refit_cadence(generated_build: Build) -> Non
     # a backfill never scores with a fit from its future
     earlier = pd.Timestamp(TEST_AS_OF) - pd.Timedelta(days=1)
     assert dbt_bridge.reusable_fit(first, config, earlier) is None
+
+
+def test_the_summary_and_the_report_show_the_backtest(
+    generated_build: Build, tmp_path: Path
+) -> None:
+    from segmentation import warehouse
+    from segmentation.report import write_report
+    from segmentation.summary import predictions_table
+
+    evaluation = generated_build.query(
+        "select task, method, metric_value from segmentation.model_evaluation "
+        "where is_selected and metric = 'auc' and task = 'purchase_propensity'"
+    ).iloc[0]
+    con = warehouse.connect(generated_build.db_path)
+    try:
+        text = predictions_table(con)
+    finally:
+        con.close()
+    line = next(r for r in text.splitlines() if r.startswith("purchase_propensity") and "*" in r)
+    assert evaluation.method in line and f"{evaluation.metric_value:.2f}" in line
+    page = write_report(generated_build.db_path, tmp_path / "report").read_text()
+    assert "Predictions: backtest" in page and f"{evaluation.metric_value:.3f}" in page

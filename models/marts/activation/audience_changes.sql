@@ -55,6 +55,12 @@ compared as (
             as lifecycle_stage,
         case when members.person_id is null then synced.value_tier else members.value_tier end
             as value_tier,
+        case when members.person_id is null then synced.purchase_likelihood else members.purchase_likelihood end
+            as purchase_likelihood,
+        case when members.person_id is null then synced.churn_risk else members.churn_risk end
+            as churn_risk,
+        case when members.person_id is null then synced.predicted_value else members.predicted_value end
+            as predicted_value,
         coalesce(members.member_fingerprint, synced.member_fingerprint) as member_fingerprint
     from members
     full outer join synced
@@ -80,6 +86,9 @@ final as (
         compared.primary_segment,
         compared.lifecycle_stage,
         compared.value_tier,
+        compared.purchase_likelihood,
+        compared.churn_risk,
+        compared.predicted_value,
         compared.member_fingerprint,
         base.base_sync_id,
 

@@ -29,6 +29,48 @@ customers as (
 
 ),
 
+{% if predictions_enabled() %}
+    predictions as (
+
+        select * from {{ ref('customer_predictions') }}
+
+    ),
+{% endif %}
+
+prediction_fields as (
+
+    -- the predictions as banded merge fields, stable from day to day (a score that moves a
+    -- little does not make an update); null without predictions (Spark, or disabled)
+    select
+        customers.person_id,
+    {%- if predictions_enabled() %}
+        case
+            when predictions.purchase_propensity_decile = 10 then 'high'
+            when predictions.purchase_propensity_decile >= 8 then 'medium'
+            when predictions.purchase_propensity_decile >= 1 then 'low'
+        end as purchase_likelihood,
+        case
+            when predictions.churn_risk_decile >= 9 then 'high'
+            when predictions.churn_risk_decile >= 6 then 'medium'
+            when predictions.churn_risk_decile >= 1 then 'low'
+        end as churn_risk,
+        case
+            when predictions.predicted_clv_decile = 10 then 'top_10'
+            when predictions.predicted_clv_decile >= 6 then 'next_40'
+            when predictions.predicted_clv_decile >= 1 then 'rest'
+        end as predicted_value
+    from customers
+    left join predictions
+        on customers.person_id = predictions.person_id
+    {%- else %}
+        cast(null as string) as purchase_likelihood,
+        cast(null as string) as churn_risk,
+        cast(null as string) as predicted_value
+    from customers
+    {%- endif %}
+
+),
+
 suppressed as (
 
     select distinct person_id from {{ ref('activation_suppressions') }}
@@ -109,8 +151,13 @@ final as (
         primary_segments.primary_segment,
         primary_segments.lifecycle_stage,
         primary_segments.value_tier,
+        prediction_fields.purchase_likelihood,
+        prediction_fields.churn_risk,
+        prediction_fields.predicted_value,
         {{ member_fingerprint('customers.email', 'customers.first_name', 'primary_segments.primary_segment',
-            'primary_segments.lifecycle_stage', 'primary_segments.value_tier') }} as member_fingerprint,
+            'primary_segments.lifecycle_stage', 'primary_segments.value_tier',
+            'prediction_fields.purchase_likelihood', 'prediction_fields.churn_risk',
+            'prediction_fields.predicted_value') }} as member_fingerprint,
 
         -- numerics
         split.holdout_bucket,
@@ -126,6 +173,8 @@ final as (
         on split.person_id = customers.person_id
     inner join primary_segments
         on split.person_id = primary_segments.person_id
+    inner join prediction_fields
+        on split.person_id = prediction_fields.person_id
 
 )
 

@@ -21,6 +21,9 @@ renamed as (
         cast(primary_segment as string) as primary_segment,
         cast(lifecycle_stage as string) as lifecycle_stage,
         cast(value_tier as string) as value_tier,
+        cast(purchase_likelihood as string) as purchase_likelihood,
+        cast(churn_risk as string) as churn_risk,
+        cast(predicted_value as string) as predicted_value,
         cast(member_fingerprint as string) as member_fingerprint,
         cast(sync_id as string) as sync_id,
 

@@ -4,7 +4,8 @@
   Name" maps to the built-in property, the other columns become custom properties.
 - mailchimp: Mailchimp's audience import: "Email Address", "First Name" (FNAME), "Tags"
   (here the one audience the person is in) and merge fields by merge tag; merge tags are
-  at most 10 characters, hence PRIMARYSEG, LIFECYCLE, VALUETIER, PERSONID.
+  at most 10 characters, hence PRIMARYSEG, LIFECYCLE, VALUETIER, BUYSOON, CHURNRISK,
+  PREDVALUE, PERSONID.
 - generic: the contract's snake_case column names.
 
 A change-set file adds the change type as the last column ("Change", or ``change_type``
@@ -47,6 +48,9 @@ LAYOUTS = {
             ("Primary Segment", "primary_segment"),
             ("Lifecycle Stage", "lifecycle_stage"),
             ("Value Tier", "value_tier"),
+            ("Purchase Likelihood", "purchase_likelihood"),
+            ("Churn Risk", "churn_risk"),
+            ("Predicted Value", "predicted_value"),
             ("Person ID", "person_id"),
         ),
         "Change",
@@ -60,6 +64,9 @@ LAYOUTS = {
             ("PRIMARYSEG", "primary_segment"),
             ("LIFECYCLE", "lifecycle_stage"),
             ("VALUETIER", "value_tier"),
+            ("BUYSOON", "purchase_likelihood"),
+            ("CHURNRISK", "churn_risk"),
+            ("PREDVALUE", "predicted_value"),
             ("PERSONID", "person_id"),
         ),
         "Change",
@@ -76,6 +83,9 @@ LAYOUTS = {
                 "primary_segment",
                 "lifecycle_stage",
                 "value_tier",
+                "purchase_likelihood",
+                "churn_risk",
+                "predicted_value",
                 "member_fingerprint",
             )
         ),

@@ -14,7 +14,15 @@ from typing import Any
 
 import duckdb
 
-MERGE_FIELDS = ("first_name", "primary_segment", "lifecycle_stage", "value_tier")
+MERGE_FIELDS = (
+    "first_name",
+    "primary_segment",
+    "lifecycle_stage",
+    "value_tier",
+    "purchase_likelihood",
+    "churn_risk",
+    "predicted_value",
+)
 MEMBER_COLUMNS = ("audience", "person_id", "email", *MERGE_FIELDS, "member_fingerprint")
 OPS = ("add", "update", "remove")
 NEVER_SYNCED = "none"  # base_sync_id of a change set made with no state file
@@ -43,6 +51,9 @@ class Member:
     primary_segment: str | None
     lifecycle_stage: str | None
     value_tier: str | None
+    purchase_likelihood: str | None
+    churn_risk: str | None
+    predicted_value: str | None
     member_fingerprint: str | None
 
     def fields(self) -> dict[str, str | None]:
