@@ -34,12 +34,14 @@ email_events as (
 
 ),
 
-web_events as (
+sessions as (
 
-    select * from {{ ref('int_web_events_sessionized') }}
+    -- sessions, not events (a fifth of the rows): a session counts for a snapshot when it
+    -- started in its 30 days and ended by its time, so no event after the snapshot is read
+    select * from {{ ref('int_sessions_aggregated') }}
     where
         person_id is not null
-        and occurred_at > {{ dbt.dateadd('day', -1 * (oldest + 30), as_of()) }}
+        and started_at > {{ dbt.dateadd('day', -1 * (oldest + 30), as_of()) }}
 
 ),
 
@@ -166,52 +168,68 @@ future_orders as (
 
 ),
 
-email_activity as (
+email_days as (
 
+    -- one row per person and whole day before as_of (floor of the fractional days): an
+    -- event is at or before the snapshot k days back exactly when days_before >= k, and
+    -- inside its w-day window when days_before < k + w, so the snapshots join on integers
     select
         customers_merged.person_id,
-        snapshots.snapshot_offset_days,
-        count(case when email_events.event_type = 'sent' then 1 end) as emails_received_90d,
-        count(case when email_events.event_type = 'open' then 1 end) as email_opens_90d,
-        count(case when email_events.event_type = 'click' then 1 end) as email_clicks_90d,
-        count(
-            case
-                when
-                    email_events.event_type = 'open'
-                    and email_events.occurred_at > {{ dbt.dateadd('day', -30, 'snapshots.snapshot_at') }}
-                    then 1
-            end
-        ) as email_opens_30d,
+        cast(floor({{ fractional_days_between('email_events.occurred_at', as_of()) }}) as integer)
+            as days_before,
+        count(case when email_events.event_type = 'sent' then 1 end) as sent,
+        count(case when email_events.event_type = 'open' then 1 end) as opens,
+        count(case when email_events.event_type = 'click' then 1 end) as clicks,
         max(case when email_events.event_type in ('open', 'click') then email_events.occurred_at end)
-            as last_email_engaged_at
+            as last_engaged_at
     from email_events
     inner join customers_merged
         on email_events.customer_id = customers_merged.customer_id
+    where email_events.occurred_at <= {{ as_of() }}
+    group by
+        customers_merged.person_id,
+        cast(floor({{ fractional_days_between('email_events.occurred_at', as_of()) }}) as integer)
+
+),
+
+email_activity as (
+
+    select
+        email_days.person_id,
+        snapshots.snapshot_offset_days,
+        sum(email_days.sent) as emails_received_90d,
+        sum(email_days.opens) as email_opens_90d,
+        sum(email_days.clicks) as email_clicks_90d,
+        sum(
+            case when email_days.days_before < snapshots.snapshot_offset_days + 30 then email_days.opens else 0 end
+        ) as email_opens_30d,
+        max(email_days.last_engaged_at) as last_email_engaged_at
+    from email_days
     inner join snapshots
         on
-            email_events.occurred_at <= snapshots.snapshot_at
-            and email_events.occurred_at > {{ dbt.dateadd('day', -90, 'snapshots.snapshot_at') }}
-    group by customers_merged.person_id, snapshots.snapshot_offset_days
+            email_days.days_before >= snapshots.snapshot_offset_days
+            and email_days.days_before < snapshots.snapshot_offset_days + 90
+    group by email_days.person_id, snapshots.snapshot_offset_days
 
 ),
 
 web_activity as (
 
     select
-        web_events.person_id,
+        sessions.person_id,
         snapshots.snapshot_offset_days,
-        count(*) as web_events_30d,
-        count(distinct web_events.session_id) as sessions_30d,
-        count(case when web_events.event_type = 'product_view' then 1 end) as product_views_30d,
-        count(case when web_events.event_type = 'add_to_cart' then 1 end) as cart_adds_30d,
-        count(case when web_events.event_type = 'checkout_started' then 1 end) as checkouts_30d,
-        max(web_events.occurred_at) as last_visit_at
-    from web_events
+        sum(sessions.event_count) as web_events_30d,
+        count(*) as sessions_30d,
+        sum(sessions.product_views) as product_views_30d,
+        sum(sessions.cart_adds) as cart_adds_30d,
+        sum(sessions.checkouts_started) as checkouts_30d,
+        max(sessions.ended_at) as last_visit_at
+    from sessions
     inner join snapshots
         on
-            web_events.occurred_at <= snapshots.snapshot_at
-            and web_events.occurred_at > {{ dbt.dateadd('day', -30, 'snapshots.snapshot_at') }}
-    group by web_events.person_id, snapshots.snapshot_offset_days
+            sessions.ended_at <= snapshots.snapshot_at
+            and sessions.started_at > {{ dbt.dateadd('day', -30, 'snapshots.snapshot_at') }}
+    group by sessions.person_id, snapshots.snapshot_offset_days
 
 ),
 

@@ -9,7 +9,8 @@ from segmentation.predictions import backtest, dbt_bridge, scoring
 def model(dbt, session):
     dbt.config(materialized="table")
     config = dbt_bridge.config_from_meta(dbt.config.meta_get("predictions"))
-    snapshots, as_of = dbt_bridge.snapshots_of(dbt.ref("int_customers_point_in_time"))
+    points = dbt.ref("int_customers_point_in_time")
+    snapshots, as_of = dbt_bridge.snapshots_of(points, scoring.scoring_offsets(config))
     parameters = dbt.ref("clv_model_parameters").df()
     evaluation = dbt.ref("model_evaluation").df()
     selected = backtest.selected_methods(evaluation, config)

@@ -9,5 +9,6 @@ from segmentation.predictions import backtest, dbt_bridge
 def model(dbt, session):
     dbt.config(materialized="table")
     config = dbt_bridge.config_from_meta(dbt.config.meta_get("predictions"))
-    snapshots, as_of = dbt_bridge.snapshots_of(dbt.ref("int_customers_point_in_time"))
+    points = dbt.ref("int_customers_point_in_time")
+    snapshots, as_of = dbt_bridge.snapshots_of(points, backtest.evaluation_offsets(config))
     return backtest.evaluation_table(snapshots, config, as_of)

@@ -309,3 +309,29 @@ def test_the_summary_and_the_report_show_the_backtest(
     assert evaluation.method in line and f"{evaluation.metric_value:.2f}" in line
     page = write_report(generated_build.db_path, tmp_path / "report").read_text()
     assert "Predictions: backtest" in page and f"{evaluation.metric_value:.3f}" in page
+
+
+def _band(decile: float, top: int, middle: int, names: tuple[str, str, str]) -> str | None:
+    if pd.isna(decile):
+        return None
+    return names[0] if decile >= top else names[1] if decile >= middle else names[2]
+
+
+def test_predictions_reach_the_audiences_as_bands(generated_build: Build) -> None:
+    members = generated_build.query(
+        "select person_id, purchase_likelihood, churn_risk, predicted_value "
+        "from activation.audience_members"
+    )
+    scores = generated_build.query("select * from segmentation.customer_predictions")
+    table = members.merge(scores, on="person_id")
+    assert len(table) == len(members) > 0
+    levels = ("high", "medium", "low")
+    for column, decile, top, middle, names in (
+        ("purchase_likelihood", "purchase_propensity_decile", 10, 8, levels),
+        ("churn_risk", "churn_risk_decile", 9, 6, levels),
+        ("predicted_value", "predicted_clv_decile", 10, 6, ("top_10", "next_40", "rest")),
+    ):
+        expected = [_band(d, top, middle, names) for d in table[decile]]
+        actual = [None if pd.isna(v) else v for v in table[column]]
+        assert actual == expected, column
+    assert set(table.purchase_likelihood) == set(levels)

@@ -42,9 +42,17 @@ def config_tasks(config: PredictionConfig) -> tuple[Task, Task]:
     return tasks(config.propensity_horizon_days, config.churn_horizon_days)
 
 
+def evaluation_offsets(config: PredictionConfig) -> set[int]:
+    """The snapshots the backtest reads: one and two horizons back per task."""
+    offsets = {config.churn_horizon_days}
+    for task in config_tasks(config):
+        offsets |= {task.horizon_days, 2 * task.horizon_days}
+    return offsets
+
+
 def sample_for_training(rows: pd.DataFrame, config: PredictionConfig) -> pd.DataFrame:
-    """At most ``training_sample_size`` rows, drawn with the fixed seed (training time, not
-    scoring, is what grows with the people)."""
+    """At most ``training_sample_size`` rows, drawn with the fixed seed (training time
+    grows with the people; the model does not get better past a few hundred thousand)."""
     if len(rows) <= config.training_sample_size:
         return rows
     return rows.sample(n=config.training_sample_size, random_state=config.random_state).sort_index()
@@ -88,7 +96,9 @@ def classifier_evaluation(task: Task, snapshots: Snapshots, config: PredictionCo
     context = {"train_snapshot_offset_days": 2 * h, "eval_snapshot_offset_days": h}
     if train_rows is None or eval_rows is None:
         return []
-    population = task.population(eval_rows)
+    # the metrics on a seeded sample of at most training_sample_size people: precise to
+    # the third decimal, and scoring a million rows four times is not
+    population = sample_for_training(task.population(eval_rows), config)
     labels = task.labels(population) if not population.empty else np.zeros(0, dtype=np.int8)
     context.update(evaluated_rows=int(labels.size), positives=int(labels.sum()))
     out: list[dict] = []

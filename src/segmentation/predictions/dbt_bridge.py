@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -247,17 +248,20 @@ def clv_predictions(
     return out
 
 
-def snapshots_of(relation: Any) -> tuple[dict[int, pd.DataFrame], Any]:
-    """Every snapshot of int_customers_point_in_time by offset, and the run's as_of."""
+def snapshots_of(
+    relation: Any, offsets: Iterable[int] | None = None
+) -> tuple[dict[int, pd.DataFrame], Any]:
+    """The snapshots of int_customers_point_in_time by offset (``offsets``: only those, the
+    ones that exist; at 1M people each is a million rows), and the run's as_of."""
     if isinstance(relation, pd.DataFrame):
-        offsets = sorted(int(o) for o in relation["snapshot_offset_days"].unique())
+        found = sorted(int(o) for o in relation["snapshot_offset_days"].unique())
         as_of = relation["as_of"].iloc[0] if len(relation) else None
     else:
-        offsets = [
-            int(r[0]) for r in relation.project("snapshot_offset_days").distinct().fetchall()
-        ]
+        rows = relation.project("snapshot_offset_days").distinct().fetchall()
+        found = sorted(int(row[0]) for row in rows)
         as_of = relation_as_of(relation)
-    return {offset: snapshot(relation, offset) for offset in sorted(offsets)}, as_of
+    wanted = found if offsets is None else [o for o in found if o in set(offsets)]
+    return {offset: snapshot(relation, offset) for offset in wanted}, as_of
 
 
 def relation_as_of(relation: Any) -> Any:

@@ -27,6 +27,11 @@ DECILE_COLUMNS = {
 }
 
 
+def scoring_offsets(config: PredictionConfig) -> set[int]:
+    """The snapshots scoring reads: as_of and one horizon back per task (training)."""
+    return {0} | {task.horizon_days for task in config_tasks(config)}
+
+
 def _decile(values: pd.Series) -> pd.Series:
     return pd.Series(
         deciles(values.to_numpy(dtype=np.float64, na_value=np.nan)), index=values.index
