@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 SPARK_STAMP := $(VENV)/.spark-installed-stamp
 
-.PHONY: setup setup-spark run-spark test-spark bench-spark run test lint refresh append run-online-retail bench bench-activation bench-refresh bench-load bench-generate report docs clean
+.PHONY: setup setup-spark run-spark test-spark bench-spark run test lint refresh append run-online-retail bench bench-activation bench-predictions bench-refresh bench-load bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -70,6 +70,10 @@ run-online-retail: setup
 ## make bench SIZE=10k|100k|1m: generate, full dbt build, peak memory, floor comparison (JSON + table)
 bench: setup
 	$(BIN)/python bench/run_bench.py --size $(or $(SIZE),100k)
+
+## make bench-predictions SIZE=1m: the point-in-time snapshots and the prediction models alone
+bench-predictions: setup
+	$(BIN)/python bench/bench_predictions.py --size $(or $(SIZE),100k)
 
 ## make bench-activation SIZE=1m: export and sync of the audiences, full and one day's changes
 bench-activation: setup

@@ -335,3 +335,20 @@ def test_predictions_reach_the_audiences_as_bands(generated_build: Build) -> Non
         actual = [None if pd.isna(v) else v for v in table[column]]
         assert actual == expected, column
     assert set(table.purchase_likelihood) == set(levels)
+
+
+def test_the_backtest_is_kept_within_the_cadence(generated_build: Build) -> None:
+    evaluation = generated_build.query("select * from segmentation.model_evaluation")
+    config = dbt_bridge.PredictionConfig(refit_every_days=7)
+    assert set(evaluation.evaluated_as_of.astype(str)) == {TEST_AS_OF}
+    later = pd.Timestamp(TEST_AS_OF) + pd.Timedelta(days=6)
+    kept = backtest.reusable_evaluation(evaluation, config, later)
+    assert kept is not None and (kept.as_of == later).all()
+    assert kept.drop(columns="as_of").equals(evaluation.drop(columns="as_of"))
+    for moment, settings in (
+        (later + pd.Timedelta(days=1), config),  # due
+        (pd.Timestamp(TEST_AS_OF) - pd.Timedelta(days=1), config),  # a backfill
+        (later, dbt_bridge.PredictionConfig(refit_every_days=7, churn_horizon_days=60)),
+        (later, dbt_bridge.PredictionConfig(refit_every_days=0)),
+    ):
+        assert backtest.reusable_evaluation(evaluation, settings, moment) is None

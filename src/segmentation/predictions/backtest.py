@@ -178,6 +178,27 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def reusable_evaluation(
+    previous: pd.DataFrame | None, config: PredictionConfig, as_of: Any
+) -> pd.DataFrame | None:
+    """The previous backtest, when this run may keep it (the CLV fit's cadence: same
+    settings, evaluated on or before as_of and less than refit_every_days before it), with
+    this run's as_of; None when the backtest must run."""
+    if previous is None or previous.empty or config.refit_every_days <= 0:
+        return None
+    if not {"evaluated_as_of", "config_fingerprint"} <= set(previous.columns):
+        return None
+    evaluated = pd.Timestamp(previous["evaluated_as_of"].max())
+    now = pd.Timestamp(as_of)
+    if set(previous["config_fingerprint"]) != {config.fingerprint()} or evaluated > now:
+        return None
+    if now - evaluated >= pd.Timedelta(days=config.refit_every_days):
+        return None
+    kept = previous.copy()
+    kept["as_of"] = pd.Series(now, index=kept.index).astype("datetime64[us]")
+    return kept
+
+
 def evaluation_table(snapshots: Snapshots, config: PredictionConfig, as_of: Any) -> pd.DataFrame:
     """``model_evaluation``: one row per task, method, metric (and group)."""
     rows: list[dict] = []
@@ -190,8 +211,11 @@ def evaluation_table(snapshots: Snapshots, config: PredictionConfig, as_of: Any)
     table["is_selected"] = [
         selected.get(t) == m for t, m in zip(table["task"], table["method"], strict=True)
     ]
-    table["as_of"] = pd.Timestamp(as_of)
-    table["as_of"] = table["as_of"].astype("datetime64[us]")
+    table["config_fingerprint"] = config.fingerprint()
+    table["evaluated_as_of"] = pd.Series(pd.Timestamp(as_of), index=table.index).astype(
+        "datetime64[us]"
+    )
+    table["as_of"] = table["evaluated_as_of"]
     return table
 
 

@@ -236,6 +236,12 @@ def _expected_purchases_by_quadrature(
     on average; lambda integrates out in closed form and p by Gauss-Legendre quadrature on
     the Beta quantile scale (exact in the concentrated limit where the closed form fails)."""
     r, alpha, a, b = params
+    # whole-day ages and counts repeat a lot: evaluate each distinct (t, x, T) once
+    triples, back = np.unique(np.stack([t, x, T]), axis=1, return_inverse=True)
+    if triples.shape[1] < t.size:
+        t, x, T = triples
+    else:
+        back = None
     u = (_QUANTILES + 1.0) / 2.0
     # the nodes depend on x only, and few distinct x values repeat a lot (ppf is slow)
     distinct, inverse = np.unique(x, return_inverse=True)
@@ -243,7 +249,8 @@ def _expected_purchases_by_quadrature(
     p = np.clip(nodes[inverse], 1e-300, 1.0)
     ratio = (alpha + T[:, None]) / (alpha + T[:, None] + p * t[:, None])
     values = -np.expm1((r + x[:, None]) * np.log(ratio)) / p
-    return values @ (_WEIGHTS / 2.0)
+    out = values @ (_WEIGHTS / 2.0)
+    return out if back is None else out[np.ravel(back)]
 
 
 def expected_purchases(
