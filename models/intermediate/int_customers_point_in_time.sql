@@ -308,7 +308,8 @@ final as (
             as first_purchase_to_snapshot_days,
         case
             when purchase_days > 1
-                then cast((monetary - first_day_revenue) / (purchase_days - 1) as double)
+                -- in double on both engines: decimal division rounds differently on Spark
+                then (cast(monetary as double) - cast(first_day_revenue as double)) / (purchase_days - 1)
         end as repeat_purchase_mean_value,
         cast(coalesce(emails_received_90d, 0) as integer) as emails_received_90d,
         cast(coalesce(email_opens_90d, 0) as integer) as email_opens_90d,
