@@ -472,10 +472,10 @@ def test_a_nearly_fixed_dropout_probability_stays_finite():
 
 
 def test_the_papers_cdnow_parameters_are_recovered_on_the_papers_data():
-    """The literature check on real data (tests/data/README.md): Fader, Hardie & Lee (2005)
+    """The literature check on real data (fixtures/README.md): Fader, Hardie & Lee (2005)
     report r 0.243, alpha 4.414, a 0.793, b 2.426 and log-likelihood -9582.4 for the CDNOW
     sample; Fader & Hardie (2013) p 6.25, q 3.74, gamma 15.44 for its 946 repeat buyers."""
-    data = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "cdnow_customers_summary.csv")
+    data = pd.read_csv(Path(__file__).resolve().parent / "fixtures" / "cdnow_customers_summary.csv")
     frame = pd.DataFrame(
         {
             "frequency": data["x"],

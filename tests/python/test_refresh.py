@@ -263,9 +263,9 @@ def test_changed_half_life_recomputes_every_persons_state(
     run with another half-life recomputes every person, and equals a full rebuild with it."""
     copy = _copy(schedule, tmp_path / "half-life")
     later = END + timedelta(days=APPEND_DAYS, hours=1)
-    variables = (
-        f'{{as_of: "{_ts(later)}", engagement_half_life_days: 15, clustering_refit_every_days: 0}}'
-    )
+    # refit what keeps a fit between runs, as `segmentation refresh --refit` does
+    refit = "clustering_refit_every_days: 0, prediction_refit_every_days: 0"
+    variables = f'{{as_of: "{_ts(later)}", engagement_half_life_days: 15, {refit}}}'
     incremental = run_dbt(["build", "--vars", variables], copy.raw, copy.db, copy.root, None)
     assert incremental.returncode == 0, incremental.stdout[-5000:]
     full_db = tmp_path / "full" / "full.duckdb"
