@@ -49,6 +49,7 @@ from segmentation.clustering.config import (
 )
 from segmentation.clustering.pipeline import ClusteringResult, carry_diagnostics, run_clustering
 from segmentation.clustering.prepare import ID_COLUMN
+from segmentation.dbt_python import previous_table  # noqa: F401 - the models call it here
 
 
 @dataclass
@@ -220,14 +221,6 @@ def diagnostics(result: ClusteringResult, previous: pd.DataFrame | None) -> pd.D
     if result.fit_mode == FITTED:
         return result.diagnostics
     return carry_diagnostics(previous, result)
-
-
-def previous_table(session: Any, relation: Any) -> pd.DataFrame | None:
-    """The model's own table from the previous run, if there is one."""
-    try:
-        return session.sql(f"select * from {relation}").df()
-    except Exception:  # noqa: BLE001 - first run: the table does not exist yet
-        return None
 
 
 def with_as_of(frame: pd.DataFrame, result: ClusteringResult) -> pd.DataFrame:

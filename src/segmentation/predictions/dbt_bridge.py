@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation.dbt_python import previous_table  # noqa: F401 - the models call it here
 from segmentation.predictions.bgnbd import BgNbdFit
 from segmentation.predictions.clv import UNIT_DAYS, fit_clv, predict_clv
 from segmentation.predictions.gamma_gamma import GammaGammaFit
@@ -267,11 +268,3 @@ def snapshots_of(
 def relation_as_of(relation: Any) -> Any:
     """The run's as_of, from the as_of column of a relation."""
     return relation.aggregate("max(as_of)").fetchall()[0][0]
-
-
-def previous_table(session: Any, relation: Any) -> pd.DataFrame | None:
-    """The model's own table from the previous run, if there is one."""
-    try:
-        return session.sql(f"select * from {relation}").df()
-    except Exception:  # noqa: BLE001 - first run: the table does not exist yet
-        return None
