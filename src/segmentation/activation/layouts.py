@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from segmentation.activation.published import ActivationError, Change, Member
+from segmentation.activation.published import MEMBER_COLUMNS, ActivationError, Change, Member
 
 
 @dataclass(frozen=True)
@@ -73,22 +73,8 @@ LAYOUTS = {
     ),
     "generic": Layout(
         "generic",
-        tuple(
-            (name, name)
-            for name in (
-                "audience",
-                "person_id",
-                "email",
-                "first_name",
-                "primary_segment",
-                "lifecycle_stage",
-                "value_tier",
-                "purchase_likelihood",
-                "churn_risk",
-                "predicted_value",
-                "member_fingerprint",
-            )
-        ),
+        # the contract's own columns, in its order
+        tuple((name, name) for name in MEMBER_COLUMNS),
         "change_type",
     ),
 }
