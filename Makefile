@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 SPARK_STAMP := $(VENV)/.spark-installed-stamp
 
-.PHONY: setup setup-spark run-spark test-spark bench-spark run test lint refresh append run-online-retail bench bench-activation bench-predictions bench-refresh bench-load bench-generate report docs clean
+.PHONY: setup setup-spark run-spark test-spark bench-spark run test lint refresh append run-online-retail bench bench-activation bench-content bench-predictions bench-refresh bench-load bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -74,6 +74,11 @@ bench: setup
 ## make bench-predictions SIZE=1m: the point-in-time snapshots and the prediction models alone
 bench-predictions: setup
 	$(BIN)/python bench/bench_predictions.py --size $(or $(SIZE),100k)
+
+## make bench-content SIZE=1m: affinities, abandoned products, associations, recommendations
+## and their evaluation alone
+bench-content: setup
+	$(BIN)/python bench/bench_content.py --size $(or $(SIZE),100k)
 
 ## make bench-activation SIZE=1m: export and sync of the audiences, full and one day's changes
 bench-activation: setup

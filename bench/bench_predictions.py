@@ -45,22 +45,25 @@ def built_warehouse(size: str) -> tuple[Path, Path]:
     return raw, db
 
 
-def run(size: str) -> dict[str, object]:
+def timed_models(
+    size: str, label: str, models: tuple[str, ...], variables: dict[str, object]
+) -> tuple[Path, dict[str, object]]:
+    """`dbt run -s <models>` on a copy of the full build of this size, with the peak memory
+    of the process tree: (the copy's DuckDB file, figures)."""
     from segmentation import warehouse
-    from segmentation.predictions.overview import backtest_overview
 
     raw, source = built_warehouse(size)
-    work = PROJECT / "bench" / "data" / f"predictions-{size}"
+    work = PROJECT / "bench" / "data" / f"{label}-{size}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     db = work / "warehouse.duckdb"
     shutil.copy(source, db)
     shutil.copy(warehouse.work_db_path(source), warehouse.work_db_path(db))
-    variables = json.dumps({"as_of": AS_OF, "prediction_refit_every_days": 0})
-    command = [str(PROJECT / ".venv" / "bin" / "dbt"), "run", "-s", *MODELS, "--vars", variables]
+    command = [str(PROJECT / ".venv" / "bin" / "dbt"), "run", "-s", *models]
+    command += ["--vars", json.dumps({"as_of": AS_OF, **variables})]
     command += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     env = _env(raw, db) | {"SEGMENTATION_ACTIVATION_STATE_DIR": str(work / "state")}
-    print(f"== {size}: {' '.join(MODELS)}", flush=True)
+    print(f"== {size}: {' '.join(models)}", flush=True)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL)
     with TreeMemory(process.pid) as memory:
@@ -70,6 +73,29 @@ def run(size: str) -> dict[str, object]:
         raise SystemExit(f"dbt run failed (exit {code}); see {work / 'logs'}")
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
     times = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 1) for r in results}
+    return db, {
+        "size": size,
+        "wall_seconds": round(seconds, 1),
+        "peak_memory_gb": round(memory.peak_bytes / 1024**3, 2),
+        "model_seconds": {m: times.get(m) for m in models},
+        "machine": machine(),
+    }
+
+
+def save_figures(label: str, size: str, figures: dict[str, object]) -> Path:
+    """bench/results/<label>-<size>-<UTC time>.json"""
+    out = PROJECT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"{label}-{size}-{stamp}.json"
+    path.write_text(json.dumps(figures, indent=2, default=str))
+    return path
+
+
+def run(size: str) -> dict[str, object]:
+    from segmentation.predictions.overview import backtest_overview
+
+    db, figures = timed_models(size, "predictions", MODELS, {"prediction_refit_every_days": 0})
     con = duckdb.connect(str(db), read_only=True)
     try:
         fit = con.execute(
@@ -79,14 +105,9 @@ def run(size: str) -> dict[str, object]:
         backtest = backtest_overview(con)
     finally:
         con.close()
-    return {
-        "size": size,
-        "wall_seconds": round(seconds, 1),
-        "peak_memory_gb": round(memory.peak_bytes / 1024**3, 2),
-        "model_seconds": {m: times.get(m) for m in MODELS},
+    return figures | {
         "fit": fit.iloc[0].to_dict(),
         "backtest": backtest.to_dict(orient="records"),
-        "machine": machine(),
     }
 
 
@@ -103,12 +124,7 @@ def main() -> int:
     )
     for row in figures["backtest"]:
         print(f"  {row['task']:<20} {row['method']:<24} auc {row.get('auc')}")
-    out = PROJECT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"predictions-{args.size}-{stamp}.json"
-    path.write_text(json.dumps(figures, indent=2, default=str))
-    print(f"wrote {path}")
+    print(f"wrote {save_figures('predictions', args.size, figures)}")
     return 0
 
 

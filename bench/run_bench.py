@@ -110,7 +110,11 @@ def generate(size: str, work: Path) -> tuple[Path, float]:
 
     raw = work / "raw"
     marker = work / "generated.json"
+    from segmentation.simulator.state import STATE_VERSION
+
+    # the simulator's version too: data of an older simulator is generated again
     spec = {"customers": SIZES[size], "days": 365, "seed": 42, "end": END.isoformat()}
+    spec["simulator"] = STATE_VERSION
     if marker.exists() and json.loads(marker.read_text()) == spec:
         print(f"reusing generated data in {raw}")
         return raw, float("nan")

@@ -42,10 +42,7 @@
     decayed points at t0 is the same sum at t times 0.5 ^ ((t - t0) / half-life), so the
     people no new event touched need no event read again. -#}
 {% macro person_state_decayed(value, reference) -%}
-    {{ value }} * exp(
-        -ln(2.0) * {{ fractional_days_between(reference, as_of()) }}
-        / {{ var('engagement_half_life_days') }}
-    )
+    {{ half_life_decay(value, reference, as_of(), var('engagement_half_life_days')) }}
 {%- endmacro %}
 
 {#- The persons a state model writes: every recomputed person, with or without events left

@@ -1,7 +1,8 @@
 """`segmentation report`: PNG charts and a small HTML page, read from the warehouse.
 
 Charts: elbow (inertia) and silhouette by k, the cluster profile heat map (centre z-scores),
-and segment sizes. Everything comes from the tables the last `dbt build` wrote.
+and segment sizes; tables of the predictions' backtest and the recommendations' offline
+evaluation. Everything comes from the tables the last `dbt build` wrote.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from segmentation.predictions.overview import backtest_overview  # noqa: E402
+from segmentation.summary import RECOMMENDATION_EVALUATION_SQL  # noqa: E402
 
 
 def _read(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
@@ -96,6 +98,21 @@ def _backtest_html(backtest: pd.DataFrame) -> str:
     )
 
 
+def _recommendations_html(evaluation: pd.DataFrame) -> str:
+    """The recommendations' offline evaluation as a table; nothing without it."""
+    if evaluation.empty:
+        return ""
+    return (
+        "<h2>Recommendations: offline evaluation</h2><p>Each method recommends as of "
+        f"{html.escape(str(evaluation.cutoff_at.iloc[0]))} and is scored on what the "
+        f"{int(evaluation.people_evaluated.iloc[0]):,} people who bought since bought "
+        "(docs/content.md).</p>"
+        + evaluation.drop(columns=["people_evaluated", "cutoff_at"]).to_html(
+            index=False, float_format=lambda v: f"{v:.3f}", border=0
+        )
+    )
+
+
 def write_report(db_file: Path, out: Path) -> Path:
     """Write the charts and index.html into ``out``; returns the HTML path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +122,7 @@ def write_report(db_file: Path, out: Path) -> Path:
         profiles = _read(con, "select * from segmentation.cluster_profiles")
         summary = _read(con, "select * from segmentation.segment_summary")
         backtest = backtest_overview(con)
+        evaluation = _read(con, RECOMMENDATION_EVALUATION_SQL)
     finally:
         con.close()
     charts = [
@@ -126,6 +144,6 @@ def write_report(db_file: Path, out: Path) -> Path:
         "<style>body{font-family:sans-serif;margin:2em}img{max-width:100%;display:block;"
         "margin:1em 0}td,th{padding:2px 8px}</style>"
         f"<h1>Customer segments as of {as_of}</h1>{images}<h2>Segments</h2>{table}"
-        f"{_backtest_html(backtest)}"
+        f"{_backtest_html(backtest)}{_recommendations_html(evaluation)}"
     )
     return page

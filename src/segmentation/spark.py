@@ -17,7 +17,16 @@ from typing import Any
 
 LOG_CONFIG = Path(__file__).resolve().parents[2] / "spark" / "log4j2.properties"
 # the layers the SQL models write; `raw` holds only views over the files
-SCHEMAS = ("seeds", "staging", "audit", "intermediate", "core", "segmentation", "activation")
+SCHEMAS = (
+    "seeds",
+    "staging",
+    "audit",
+    "intermediate",
+    "core",
+    "segmentation",
+    "activation",
+    "content",
+)
 
 
 def spark_env(work: Path, raw_dir: Path) -> dict[str, str]:

@@ -74,7 +74,7 @@ def build_summary(db_file: Path, project: Path, wall_seconds: float | None = Non
             ),
         ]
         parts += ["", segment_summary_table(con), "", audience_table(con)]
-        parts += ["", predictions_table(con)]
+        parts += ["", predictions_table(con), "", recommendations_table(con)]
     finally:
         con.close()
     if wall_seconds is not None:
@@ -182,3 +182,31 @@ def predictions_table(con: duckdb.DuckDBPyConnection) -> str:
             f"{_fmt(h.actual_total)} made (correlation per person {_fmt(h.correlation)})"
         )
     return "\n".join(lines)
+
+
+RECOMMENDATION_EVALUATION_SQL = (
+    "select recommendation_method as method, people_evaluated, hit_rate_at_5, "
+    "hit_rate_at_10, recall_at_10, hit_rate_at_10_lift, cutoff_at "
+    "from content.recommendation_evaluation order by hit_rate_at_10 desc, method"
+)
+
+
+def recommendations_table(con: duckdb.DuckDBPyConnection) -> str:
+    """The offline evaluation of the recommendations (content.recommendation_evaluation)."""
+    try:
+        rows = con.execute(RECOMMENDATION_EVALUATION_SQL).fetchall()
+    except duckdb.CatalogException:  # a warehouse built before the content marts
+        return "No recommendation evaluation in this warehouse."
+    if not rows:
+        return "No recommendation evaluation (nobody bought in the test window)."
+    people, cutoff = rows[0][1], rows[0][6]
+    return "\n".join(
+        [
+            f"Recommendations, offline (content.recommendation_evaluation; docs/content.md): "
+            f"made as of {cutoff}, scored on the {people:,} people who bought since",
+            _format_table(
+                ["method", "hit rate @5", "hit rate @10", "recall @10", "lift @10"],
+                [[r[0], r[2], r[3], r[4], r[5]] for r in rows],
+            ),
+        ]
+    )

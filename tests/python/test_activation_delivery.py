@@ -47,12 +47,13 @@ DESTINATIONS = (("klaviyo_main", "klaviyo", 100), ("mailchimp_news", "mailchimp"
 DESTINATIONS += (("webhook", "generic", 250),)
 HEADERS = {
     "klaviyo": ["Email", "First Name", "Audience", "Primary Segment", "Lifecycle Stage"]
-    + ["Value Tier", "Purchase Likelihood", "Churn Risk", "Predicted Value", "Person ID"],
+    + ["Value Tier", "Purchase Likelihood", "Churn Risk", "Predicted Value"]
+    + ["Favourite Category", "Person ID"],
     "mailchimp": ["Email Address", "First Name", "Tags", "PRIMARYSEG", "LIFECYCLE", "VALUETIER"]
-    + ["BUYSOON", "CHURNRISK", "PREDVALUE", "PERSONID"],
+    + ["BUYSOON", "CHURNRISK", "PREDVALUE", "FAVCATEGORY", "PERSONID"],
     "generic": ["audience", "person_id", "email", "first_name", "primary_segment"]
     + ["lifecycle_stage", "value_tier", "purchase_likelihood", "churn_risk", "predicted_value"]
-    + ["member_fingerprint"],
+    + ["favourite_category", "member_fingerprint"],
 }
 # the e-mail, person and audience columns of each layout
 KEY_HEADERS = {
@@ -61,7 +62,7 @@ KEY_HEADERS = {
     "generic": ("email", "person_id", "audience"),
 }
 MERGE = ("first_name", "primary_segment", "lifecycle_stage", "value_tier")
-MERGE += ("purchase_likelihood", "churn_risk", "predicted_value")
+MERGE += ("purchase_likelihood", "churn_risk", "predicted_value", "favourite_category")
 KLAVIYO = "klaviyo_main"  # the destination most sync tests use (batches of 100)
 
 
@@ -92,6 +93,7 @@ def _member_rows() -> list[dict]:
             "purchase_likelihood": rng.choice(["high", "medium", "low", None]),
             "churn_risk": rng.choice(["high", "medium", "low"]),
             "predicted_value": rng.choice(["top_10", "next_40", "rest"]),
+            "favourite_category": rng.choice(["fashion", "sports_outdoors", None]),
         }
         for name, _, _ in DESTINATIONS:
             if rng.random() < 0.15:  # in no audience of this destination
@@ -119,7 +121,8 @@ def _member_rows() -> list[dict]:
 MEMBER_COLUMNS = (
     "destination, audience, person_id, split_group, is_exported, holdout_bucket::integer "
     "as holdout_bucket, email, first_name, primary_segment, lifecycle_stage, value_tier, "
-    "purchase_likelihood, churn_risk, predicted_value, member_fingerprint, as_of"
+    "purchase_likelihood, churn_risk, predicted_value, favourite_category, member_fingerprint, "
+    "as_of"
 )
 
 # what models/marts/activation computes: exported members against the confirmed state
@@ -148,6 +151,7 @@ diff as (
         m.purchase_likelihood as m_pl, s.purchase_likelihood as s_pl,
         m.churn_risk as m_cr, s.churn_risk as s_cr,
         m.predicted_value as m_pv, s.predicted_value as s_pv,
+        m.favourite_category as m_fc, s.favourite_category as s_fc,
         m.member_fingerprint as m_fp, s.member_fingerprint as s_fp
     from m full outer join s
         on m.destination = s.destination and m.audience = s.audience
@@ -160,6 +164,7 @@ select destination, audience, person_id, change_type,
     if(gone, s_ps, m_ps) as primary_segment, if(gone, s_ls, m_ls) as lifecycle_stage,
     if(gone, s_vt, m_vt) as value_tier, if(gone, s_pl, m_pl) as purchase_likelihood,
     if(gone, s_cr, m_cr) as churn_risk, if(gone, s_pv, m_pv) as predicted_value,
+    if(gone, s_fc, m_fc) as favourite_category,
     if(gone, s_fp, m_fp) as member_fingerprint,
     base.base_sync_id, ?::timestamp as as_of
 from diff join base using (destination)
@@ -524,7 +529,7 @@ def test_second_round_delta(setup: Setup, capsys: pytest.CaptureFixture[str]) ->
     gone, changed = sorted(expected_store(setup.db, "mailchimp_news"))[:2]
     fields = {"first_name": "Zoë", "primary_segment": "Champions", "lifecycle_stage": "active"}
     fields |= {"value_tier": "high", "purchase_likelihood": "high", "churn_risk": "low"}
-    fields["predicted_value"] = "top_10"
+    fields |= {"predicted_value": "top_10", "favourite_category": "grocery"}
     run_sql(
         setup.db,
         "update activation.audience_members set is_exported = false, split_group "
@@ -546,7 +551,7 @@ def test_second_round_delta(setup: Setup, capsys: pytest.CaptureFixture[str]) ->
     run_sql(
         setup.db,
         "insert into activation.audience_members values ('mailchimp_news', 'champions', ?, "
-        "'treatment', true, 4242, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "'treatment', true, 4242, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [*newcomer.values(), fingerprint(newcomer["email"], fields), AS_OF],
     )
     refresh_changes(setup.db, setup.state_dir, AS_OF + timedelta(days=1))

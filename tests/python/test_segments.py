@@ -88,6 +88,8 @@ def _expected_memberships(features: pd.DataFrame) -> pd.DataFrame:
         "Engaged but Dormant": (f.emails_received_90d >= 2)
         & (f.email_open_rate_90d >= 0.5)
         & (f.days_since_last_order.fillna(big) >= 90),
+        "Outdoor Enthusiasts": (f.favourite_category == "sports_outdoors")
+        & (f.favourite_category_share >= 0.4),
     }
     rows = [(p, s) for s, mask in rules.items() for p in f.index[mask.fillna(False)]]
     rows += list(zip(rfm.index, rfm.values, strict=True))

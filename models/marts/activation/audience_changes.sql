@@ -61,6 +61,8 @@ compared as (
             as churn_risk,
         case when members.person_id is null then synced.predicted_value else members.predicted_value end
             as predicted_value,
+        case when members.person_id is null then synced.favourite_category else members.favourite_category end
+            as favourite_category,
         coalesce(members.member_fingerprint, synced.member_fingerprint) as member_fingerprint
     from members
     full outer join synced
@@ -89,6 +91,7 @@ final as (
         compared.purchase_likelihood,
         compared.churn_risk,
         compared.predicted_value,
+        compared.favourite_category,
         compared.member_fingerprint,
         base.base_sync_id,
 

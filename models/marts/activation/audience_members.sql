@@ -29,6 +29,17 @@ customers as (
 
 ),
 
+favourites as (
+
+    -- the favourite category (content.customer_affinities rank 1): a merge field
+    select
+        person_id,
+        affinity_value as favourite_category
+    from {{ ref('customer_affinities') }}
+    where affinity_type = 'category' and affinity_rank = 1
+
+),
+
 {% if predictions_enabled() %}
     predictions as (
 
@@ -154,10 +165,11 @@ final as (
         prediction_fields.purchase_likelihood,
         prediction_fields.churn_risk,
         prediction_fields.predicted_value,
+        favourites.favourite_category,
         {{ member_fingerprint('customers.email', 'customers.first_name', 'primary_segments.primary_segment',
             'primary_segments.lifecycle_stage', 'primary_segments.value_tier',
             'prediction_fields.purchase_likelihood', 'prediction_fields.churn_risk',
-            'prediction_fields.predicted_value') }} as member_fingerprint,
+            'prediction_fields.predicted_value', 'favourites.favourite_category') }} as member_fingerprint,
 
         -- numerics
         split.holdout_bucket,
@@ -175,6 +187,8 @@ final as (
         on split.person_id = primary_segments.person_id
     inner join prediction_fields
         on split.person_id = prediction_fields.person_id
+    left join favourites
+        on split.person_id = favourites.person_id
 
 )
 

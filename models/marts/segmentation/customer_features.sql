@@ -31,6 +31,20 @@ rfm_segment_map as (
 
 ),
 
+favourites as (
+
+    -- rank 1 of each affinity type (models/marts/content)
+    select
+        person_id,
+        max(case when affinity_type = 'category' then affinity_value end) as favourite_category,
+        max(case when affinity_type = 'category' then affinity_share end) as favourite_category_share,
+        max(case when affinity_type = 'brand' then affinity_value end) as favourite_brand
+    from {{ ref('customer_affinities') }}
+    where affinity_rank = 1
+    group by person_id
+
+),
+
 channels as (
 
     -- one row: has_<channel>_data for each feature channel (macros/channels.sql)
@@ -99,6 +113,9 @@ joined as (
         activity.last_browsing_intent_at,
         activity.last_checkout_without_purchase_at,
         rfm_segment_map.rfm_segment,
+        favourites.favourite_category,
+        favourites.favourite_category_share,
+        favourites.favourite_brand,
         greatest(
             coalesce(customers.last_completed_order_at, customers.signup_at),
             coalesce(activity.last_visit_at, customers.signup_at),
@@ -116,6 +133,8 @@ joined as (
         on customers.person_id = activity.person_id
     left join value_ranks
         on customers.person_id = value_ranks.person_id
+    left join favourites
+        on customers.person_id = favourites.person_id
     left join rfm_segment_map
         on
             rfm.recency_score = rfm_segment_map.recency_score
@@ -172,6 +191,8 @@ computed as (
                     || cast(frequency_score as string)
                     || cast(monetary_score as string)
         end as rfm_cell,
+        favourite_category,
+        favourite_brand,
 
         -- numerics: tenure and RFM (null for people who never completed an order)
         cast(floor({{ fractional_days_between('signup_at', as_of()) }}) as integer) as tenure_days,
@@ -189,6 +210,7 @@ computed as (
         repeat_purchase_count,
         first_to_last_purchase_days,
         first_purchase_to_as_of_days,
+        favourite_category_share,
 
         -- numerics: engagement (zero when there are no e-mail or web events)
         coalesce(engagement_score, 0) as engagement_score,

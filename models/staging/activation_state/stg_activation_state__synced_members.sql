@@ -24,6 +24,7 @@ renamed as (
         cast(purchase_likelihood as string) as purchase_likelihood,
         cast(churn_risk as string) as churn_risk,
         cast(predicted_value as string) as predicted_value,
+        cast(favourite_category as string) as favourite_category,
         cast(member_fingerprint as string) as member_fingerprint,
         cast(sync_id as string) as sync_id,
 

@@ -22,6 +22,7 @@ MERGE_FIELDS = (
     "purchase_likelihood",
     "churn_risk",
     "predicted_value",
+    "favourite_category",
 )
 MEMBER_COLUMNS = ("audience", "person_id", "email", *MERGE_FIELDS, "member_fingerprint")
 OPS = ("add", "update", "remove")
@@ -54,6 +55,7 @@ class Member:
     purchase_likelihood: str | None
     churn_risk: str | None
     predicted_value: str | None
+    favourite_category: str | None
     member_fingerprint: str | None
 
     def fields(self) -> dict[str, str | None]:

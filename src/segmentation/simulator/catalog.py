@@ -24,6 +24,12 @@ from segmentation.simulator.mess import n_broken
 from segmentation.simulator.profiles import P, category_of
 
 N_PRODUCTS = 600
+# product-level structure (sample_products, basket_companions)
+N_COMPANIONS = 3
+COMPANION_SEED = 0xC0A5
+AFFINITY_SHARE = 0.3
+BASKET_COMPANION_SHARE = 0.4
+FOLLOW_UP_SHARE = 0.4
 STATIC = (*STATIC_PAGES, "/checkout", "/checkout/confirmation")
 URL_STATIC = {u: i for i, u in enumerate(STATIC)}
 
@@ -160,13 +166,79 @@ def urls(catalog: Catalog) -> Urls:
     return Urls(values, url_cat, url_search, url_product, url_product + len(prod_urls))
 
 
-def sample_products(
-    catalog: Catalog, rng: np.random.Generator, persona: np.ndarray, fav: np.ndarray
+def companions(catalog: Catalog) -> np.ndarray:
+    """(products, N_COMPANIONS) product indexes that go with each product ("related
+    accessories"): two of its category, one of the next category. A fixed seed of its own,
+    so the catalogue alone decides them (an append computes the same ones)."""
+    rng = np.random.default_rng(COMPANION_SEED)
+    count, offset = catalog.cat_count, catalog.cat_offset
+    cat = catalog.prod_cat.astype(np.int64)
+    own = cat[:, None].repeat(N_COMPANIONS, axis=1)
+    own[:, -1] = (cat + 1) % len(count)
+    pos = np.floor(rng.random(own.shape) * count[own]).astype(np.int64)
+    out = offset[own] + pos
+    same = out == np.arange(len(cat))[:, None]  # never its own companion
+    out[same] = offset[own[same]] + (pos[same] + 1) % count[own[same]]
+    return out
+
+
+def anchor_products(
+    catalog: Catalog, shopper: np.ndarray, fav: np.ndarray, persona: np.ndarray
 ) -> np.ndarray:
-    """Product index per draw: favourite or persona category, price level by persona."""
+    """Each shopper's own product in the favourite category (a hash of the shopper
+    number, at the persona's price level): what they come back to, with its companions."""
+    u = ((shopper.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)).astype(
+        np.float64
+    ) / float(1 << 53)
+    count, offset = catalog.cat_count, catalog.cat_offset
+    pos = np.floor(count[fav] * u ** P["price_pref"][persona]).astype(np.int64)
+    return offset[fav] + np.minimum(pos, count[fav] - 1)
+
+
+def sample_products(
+    catalog: Catalog,
+    rng: np.random.Generator,
+    persona: np.ndarray,
+    fav: np.ndarray,
+    shopper: np.ndarray,
+) -> np.ndarray:
+    """Product index per draw: favourite or persona category, price level by persona; a
+    share AFFINITY_SHARE of the draws is the shopper's anchor product or one of its
+    companions (product-level affinity that co-occurrence can learn and popularity cannot)."""
     m = len(persona)
     cats = category_of(rng, persona)
     cats = np.where(rng.random(m) < 0.45, fav, cats)
     count, offset = catalog.cat_count, catalog.cat_offset
     pos = np.floor(count[cats] * rng.random(m) ** P["price_pref"][persona]).astype(np.int64)
-    return offset[cats] + np.minimum(pos, count[cats] - 1)
+    prod = offset[cats] + np.minimum(pos, count[cats] - 1)
+    own = rng.random(m) < AFFINITY_SHARE
+    pick = rng.integers(0, N_COMPANIONS + 1, m)
+    anchor = anchor_products(catalog, shopper[own], fav[own], persona[own])
+    pool = np.column_stack([anchor, companions(catalog)[anchor]])
+    prod[own] = pool[np.arange(len(anchor)), pick[own]]
+    return prod
+
+
+def follow_up_products(
+    catalog: Catalog, rng: np.random.Generator, first: np.ndarray, previous: np.ndarray
+) -> np.ndarray:
+    """The first product of each order (of orders sorted by time): a share FOLLOW_UP_SHARE
+    of the orders with an earlier one start with a companion of the earlier order's first
+    product (the accessory bought after the main item)."""
+    take = (previous >= 0) & (rng.random(len(first)) < FOLLOW_UP_SHARE)
+    pick = rng.integers(0, N_COMPANIONS, int(take.sum()))
+    out = first.copy()
+    out[take] = companions(catalog)[previous[take], pick]
+    return out
+
+
+def basket_companions(
+    catalog: Catalog, rng: np.random.Generator, prod: np.ndarray, first: np.ndarray
+) -> np.ndarray:
+    """Order lines after the first: a share BASKET_COMPANION_SHARE is one of the first
+    line's companions (bought together)."""
+    later = np.flatnonzero(np.arange(len(prod)) != first)
+    take = later[rng.random(len(later)) < BASKET_COMPANION_SHARE]
+    out = prod.copy()
+    out[take] = companions(catalog)[prod[first[take]], rng.integers(0, N_COMPANIONS, len(take))]
+    return out

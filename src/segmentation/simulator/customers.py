@@ -123,6 +123,7 @@ def _persons(
         ),
         browse_rate=rng.gamma(6.0, P["browse_rate"][persona] / 6.0),
         fav=category_of(rng, persona).astype(np.int8),
+        last_prod=np.full(n, -1, np.int32),
         # cart and checkout propensity differ between customers of a persona
         p_add=np.minimum(P["p_add"][persona] * rng.gamma(2.0, 0.5, n), 0.35),
         p_chk=np.minimum(P["p_checkout"][persona] * rng.gamma(1.5, 1 / 1.5, n), 0.2),

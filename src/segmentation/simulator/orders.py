@@ -17,7 +17,7 @@ import pyarrow as pa
 from segmentation.simulator.activity import Activity, pick_record
 from segmentation.simulator.arrays import uniform_int, within
 from segmentation.simulator.calendar import DAY, HOUR, sample_times
-from segmentation.simulator.catalog import sample_products
+from segmentation.simulator.catalog import basket_companions, follow_up_products, sample_products
 from segmentation.simulator.context import Ctx
 from segmentation.simulator.mess import NULL_PRODUCT_RATE, ORDER_VERSION_RATE
 from segmentation.simulator.profiles import CANCELLED, COMPLETED, PERSONA, P
@@ -148,16 +148,26 @@ def _lines(
     ctx: Ctx, persons: Persons, person: np.ndarray, status: np.ndarray
 ) -> tuple[np.ndarray, Lines]:
     """1-5 lines per order at the persona's mean; products near the favourite category
-    at the persona's price level; discounts at the persona's share and depth; partial
-    returns of one unit of one line of ~5 % of the completed orders with 2+ items."""
+    at the persona's price level, later lines often the first one's companions; discounts
+    at the persona's share and depth; partial returns of one unit of one line of ~5 % of
+    the completed orders with 2+ items."""
     rng, n_o = ctx.rng, len(person)
     o_persona = persons.persona[person].astype(np.int64)
     n_lines = np.clip(1 + rng.poisson(P["lines_mean"][o_persona] - 1), 1, 5)
     l_order = np.repeat(np.arange(n_o), n_lines)
     l_persona = o_persona[l_order]
+    catalog = ctx.shop.catalog
+    l_person = person[l_order]
     l_prod = sample_products(
-        ctx.shop.catalog, rng, l_persona, persons.fav[person[l_order]].astype(np.int64)
+        catalog, rng, l_persona, persons.fav[l_person].astype(np.int64), persons.dev0[l_person]
     )
+    first_line = np.cumsum(n_lines) - n_lines
+    first_prod = follow_up_products(
+        catalog, rng, l_prod[first_line], _previous_first(persons, person, l_prod[first_line])
+    )
+    l_prod[first_line] = first_prod
+    _store_latest(persons, person, first_prod)
+    l_prod = basket_companions(catalog, rng, l_prod, first_line[l_order])
     n_l = len(l_order)
     l_qty = 1 + (rng.random(n_l) < 0.15) + (rng.random(n_l) < 0.04)
     base = ctx.shop.catalog.prod_cents[l_prod]
@@ -169,7 +179,6 @@ def _lines(
     frac = lo + rng.random(n_l) * (hi - lo)
     l_disc = np.where(disc, np.round(l_qty * l_unit * frac), 0).astype(np.int64)
     l_null = rng.random(n_l) < NULL_PRODUCT_RATE
-    first_line = np.cumsum(n_lines) - n_lines
     items = np.add.reduceat(l_qty, first_line) if n_l else np.zeros(0, np.int64)
     ret = np.flatnonzero(
         (status == COMPLETED) & (items >= 2) & (rng.random(n_o) < PARTIAL_RETURN_RATE)
@@ -186,3 +195,21 @@ def _lines(
         null=np.r_[l_null, l_null[src]],
     )
     return n_lines, lines
+
+
+def _previous_first(persons: Persons, person: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per order (sorted by time): the first product of the person's previous order, from
+    this period or the stored state (-1: none)."""
+    by_person = np.argsort(person, kind="stable")  # time order within each person
+    p = person[by_person]
+    same = np.r_[False, p[1:] == p[:-1]]
+    prev = np.full(len(person), -1, np.int64)
+    prev[by_person[same]] = first[by_person[np.flatnonzero(same) - 1]]
+    prev[by_person[~same]] = persons.last_prod[p[~same]]
+    return prev
+
+
+def _store_latest(persons: Persons, person: np.ndarray, first: np.ndarray) -> None:
+    """Each person's latest first product into the state (orders sorted by time)."""
+    rev = len(person) - 1 - np.unique(person[::-1], return_index=True)[1]  # last of each
+    persons.last_prod[person[rev]] = first[rev]

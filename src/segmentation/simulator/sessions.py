@@ -175,7 +175,11 @@ def _consider(ctx: Ctx, persons: Persons, act: Activity) -> Sessions:
     ep_person = np.repeat(np.arange(len(persons)), n_ep)
     ep_time = sample_times(rng, act.a0[ep_person], act.a1[ep_person])
     ep_prod = sample_products(
-        ctx.shop.catalog, rng, persona[ep_person], persons.fav[ep_person].astype(np.int64)
+        ctx.shop.catalog,
+        rng,
+        persona[ep_person],
+        persons.fav[ep_person].astype(np.int64),
+        persons.dev0[ep_person],
     )
     ep_n = 2 + (rng.random(len(ep_person)) < 0.4)
     k_ep = np.repeat(np.arange(len(ep_person)), ep_n)

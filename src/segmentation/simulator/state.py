@@ -26,7 +26,7 @@ from segmentation.simulator.catalog import Catalog
 
 STATE_DIR = "simulator_state"
 SHOP_FILE = "shop.json"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: Persons.last_prod
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Persons:
     order_rate: np.ndarray  # orders per year
     browse_rate: np.ndarray  # browse sessions per year
     fav: np.ndarray  # favourite category
+    last_prod: np.ndarray  # product of the first line of the latest order (-1: none)
     p_add: np.ndarray
     p_chk: np.ndarray
     open_p: np.ndarray

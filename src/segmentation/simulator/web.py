@@ -175,7 +175,10 @@ def _products(ctx: Ctx, s: Sessions, orders: Orders, ev: _Ev, e_type: np.ndarray
     rng, n_e = ctx.rng, len(ev.s)
     e_prod = np.full(n_e, -1, dtype=np.int64)
     need = np.isin(e_type, (PRODUCT_VIEW, ADD, REMOVE))
-    e_prod[need] = sample_products(ctx.shop.catalog, rng, s.persona[ev.s[need]], s.fav[ev.s[need]])
+    shopper = np.where(s.person >= 0, s.anon - s.slot, s.anon)[ev.s[need]]  # person: dev0
+    e_prod[need] = sample_products(
+        ctx.shop.catalog, rng, s.persona[ev.s[need]], s.fav[ev.s[need]], shopper
+    )
     kv = (ev.kind == CONSIDER) & (e_type == PRODUCT_VIEW)
     e_prod[kv] = s.kprod[ev.s[kv]]
     pu_add = ev.buy & (e_type == ADD)
