@@ -116,6 +116,35 @@ def associations(events: pd.DataFrame, cutoff: pd.Timestamp, s: Settings) -> pd.
     return out[out.neighbour_rank <= s.neighbours].reset_index(drop=True)
 
 
+def _fallback_lists(
+    pop: pd.DataFrame, fav: pd.Series, sources: tuple[str, ...], s: Settings
+) -> pd.DataFrame:
+    """Per favourite category ('' for none): the popular products (the category's top 2N
+    as source 2 when category popularity is a source, the overall top 2N as 3), ranked by
+    the prior with co-occurrence, else by source and buyers; the best N + 10."""
+    top = pop.buyers.max()
+    category_top = pop.groupby("category").buyers.transform("max")
+    out = []
+    for key in sorted(set(fav.dropna()) | {""}):
+        own = (pop.category == key) & (pop.category_rank <= 2 * s.count)
+        if "category_popularity" not in sources:
+            own[:] = False
+        chosen = pop[own | (pop.global_rank <= 2 * s.count)].copy()
+        chosen["source_order"] = np.where(own[chosen.index], 2, 3)
+        same = chosen.category == key
+        chosen["prior"] = np.where(
+            same, chosen.buyers / category_top[chosen.index], chosen.buyers / top
+        )
+        if "co_occurrence" in sources:
+            chosen = chosen.sort_values(["prior", "product_id"], ascending=[False, True])
+        else:
+            chosen = chosen.sort_values(
+                ["source_order", "buyers", "product_id"], ascending=[True, False, True]
+            )
+        out.append(chosen.head(s.count + 10).assign(key=key))
+    return pd.concat(out, ignore_index=True)
+
+
 def _candidates(
     w: pd.DataFrame,
     assoc: pd.DataFrame,
@@ -154,15 +183,17 @@ def _candidates(
         seeds = seeds[seeds.groupby("person_id").cumcount() < s.seeds]
         c = seeds.merge(assoc, on="product_id")
         c["contribution"] = c.weight * c.score
+        prefix = np.where(c.co > 0, "co_bought_with:", "viewed_then_bought:")
+        c["reason"] = [a + b for a, b in zip(prefix, c.product_id, strict=True)]
+        # the top seed's reason; ties: the smallest reason text (co-bought first)
         c = c.sort_values(
-            ["person_id", "associated_product_id", "contribution", "product_id"],
+            ["person_id", "associated_product_id", "contribution", "reason"],
             ascending=[1, 1, 0, 1],
         )
         total = c.groupby(["person_id", "associated_product_id"]).contribution.sum()
         top = c.drop_duplicates(["person_id", "associated_product_id"]).set_index(
             ["person_id", "associated_product_id"]
         )
-        prefix = np.where(top.co > 0, "co_bought_with:", "viewed_then_bought:")
         parts.append(
             pd.DataFrame(
                 {
@@ -171,31 +202,20 @@ def _candidates(
                     "source_order": 1,
                     "source": "co_occurrence",
                     "score": total.reindex(top.index).to_numpy(),
-                    "reason": [a + b for a, b in zip(prefix, top.product_id, strict=True)],
+                    "reason": top.reason.to_numpy(),
                 }
             )
         )
-    if "category_popularity" in sources:
-        cat = fav.rename("value").reset_index()
-        cat = cat.merge(pop[pop.category_rank <= 2 * s.count], left_on="value", right_on="category")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_id": cat.person_id,
-                    "product_id": cat.product_id,
-                    "source_order": 2,
-                    "source": "category_popularity",
-                    "score": cat.buyers.astype(float),
-                    "reason": "popular_in:" + cat.category,
-                }
-            )
+    lists = _fallback_lists(pop, fav, sources, s)
+    keys = pd.Series(people, index=people).map(fav).fillna("")
+    rows = pd.DataFrame({"person_id": people, "key": keys.to_numpy()}).merge(lists, on="key")
+    reason = np.where(rows.source_order == 2, "popular_in:" + rows.category, "popular")
+    source = np.where(rows.source_order == 2, "category_popularity", "popularity")
+    parts.append(
+        rows[["person_id", "product_id", "source_order"]].assign(
+            source=source, score=rows.buyers.astype(float), reason=reason
         )
-    if "popularity" in sources:
-        top_global = pop[pop.global_rank <= 2 * s.count]
-        grid = pd.DataFrame({"person_id": np.repeat(people.to_numpy(), len(top_global))})
-        grid["product_id"] = np.tile(top_global.product_id.to_numpy(), len(people))
-        grid["score"] = np.tile(top_global.buyers.to_numpy().astype(float), len(people))
-        parts.append(grid.assign(source_order=3, source="popularity", reason="popular"))
+    )
     return pd.concat(parts, ignore_index=True), excluded, pop.set_index("product_id"), fav
 
 
