@@ -288,3 +288,27 @@ def test_favourite_category_is_a_merge_field(generated_build: Build) -> None:
     )
     assert len(members) > 100 and members.merged.notna().mean() > 0.9
     assert (members.merged.fillna("-") == members.feature.fillna("-")).all()
+
+
+def test_recommendations_written_in_batches_equal_one_batch(
+    generated_build: Build, tmp_path: Path
+) -> None:
+    """Batches of 300 people (7 hash buckets, the post-hook inserting 6) give the same rows."""
+    copy = generated_build.copy(tmp_path / "warehouse.duckdb")
+    query = (
+        "select person_id, product_id, recommendation_source, reason, recommendation_rank, "
+        "round(score, 9) as score from content.customer_recommendations order by all"
+    )
+    before = copy.query(query)
+    env_vars = f'{{as_of: "{TEST_AS_OF}", recommendation_batch_people: 300}}'
+    result = run_dbt(
+        ["run", "-s", "customer_recommendations", "--vars", env_vars],
+        copy.raw_dir,
+        copy.db_path,
+        tmp_path,
+        None,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = copy.query(query)
+    assert after.person_id.nunique() == before.person_id.nunique() > 1500
+    pd.testing.assert_frame_equal(after, before)
