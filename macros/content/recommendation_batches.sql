@@ -2,7 +2,8 @@
     its memory does not grow with the number of people: the model's select is batch 0, its
     post-hook inserts the others. recommendation_batch_people people per batch. -#}
 {% macro recommendation_batches() -%}
-    {%- if not execute -%}
+    {#- parsing, or compiling before dim_customers exists (sqlfluff): one batch -#}
+    {%- if not execute or load_relation(ref('dim_customers')) is none -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set people = run_query('select count(*) from ' ~ ref('dim_customers')).columns[0].values()[0] -%}
