@@ -131,10 +131,12 @@ scored as (
         people_hits.recommendation_method,
         count(*) as people_evaluated,
         sum(people_purchases.bought_products) as test_purchases,
-        avg(case when people_hits.hits_at_5 > 0 then 1.0 else 0.0 end) as hit_rate_at_5,
-        avg(case when people_hits.hits_at_10 > 0 then 1.0 else 0.0 end) as hit_rate_at_10,
+        avg(case when people_hits.hits_at_5 > 0 then cast(1 as double) else cast(0 as double) end)
+            as hit_rate_at_5,
+        avg(case when people_hits.hits_at_10 > 0 then cast(1 as double) else cast(0 as double) end)
+            as hit_rate_at_10,
         avg(cast(people_hits.hits_at_10 as double) / people_purchases.bought_products) as recall_at_10,
-        avg(people_hits.hits_at_10 / 10.0) as precision_at_10
+        avg(cast(people_hits.hits_at_10 as double) / 10) as precision_at_10
     from people_hits
     inner join people_purchases
         on people_hits.person_id = people_purchases.person_id
@@ -155,7 +157,8 @@ final as (
         cast(scored.hit_rate_at_10 as double) as hit_rate_at_10,
         cast(scored.recall_at_10 as double) as recall_at_10,
         cast(scored.precision_at_10 as double) as precision_at_10,
-        scored.hit_rate_at_10 / nullif(baseline.hit_rate_at_10, 0) as hit_rate_at_10_lift,
+        -- doubles on both engines (Spark's 1.0 is a decimal)
+        cast(scored.hit_rate_at_10 / nullif(baseline.hit_rate_at_10, 0) as double) as hit_rate_at_10_lift,
 
         -- timestamps
         {{ cutoff }} as cutoff_at,
