@@ -64,3 +64,13 @@
         ), false)
     {%- endif -%}
 {%- endmacro %}
+
+{#- One row per person with interactions: the favourite category (customer_affinities rank 1),
+    the merge field and the key of the recommendations' popularity lists. -#}
+{% macro favourite_categories() -%}
+    select
+        person_id,
+        affinity_value as favourite_category
+    from {{ ref('customer_affinities') }}
+    where affinity_type = 'category' and affinity_rank = 1
+{%- endmacro %}

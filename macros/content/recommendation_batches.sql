@@ -48,9 +48,8 @@ favourites as (
 
     select
         person_id,
-        affinity_value as category
-    from {{ ref('customer_affinities') }}
-    where affinity_type = 'category' and affinity_rank = 1
+        favourite_category as category
+    from ({{ favourite_categories() }}) as favourite_categories
 
 ),
 

@@ -32,11 +32,7 @@ customers as (
 favourites as (
 
     -- the favourite category (content.customer_affinities rank 1): a merge field
-    select
-        person_id,
-        affinity_value as favourite_category
-    from {{ ref('customer_affinities') }}
-    where affinity_type = 'category' and affinity_rank = 1
+    {{ favourite_categories() }}
 
 ),
 
