@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 SPARK_STAMP := $(VENV)/.spark-installed-stamp
 
-.PHONY: setup setup-spark run-spark test-spark bench-spark run test lint refresh append run-online-retail bench bench-activation bench-content bench-predictions bench-refresh bench-load bench-generate report docs clean
+.PHONY: setup setup-spark run-spark test-spark bench-spark run test lint refresh append run-online-retail bench bench-activation bench-content bench-performance bench-predictions bench-refresh bench-load bench-generate report docs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (requirements.lock)"
@@ -53,9 +53,12 @@ run-spark: setup-spark
 refresh: setup
 	$(BIN)/segmentation refresh
 
-## make append DAYS=1: add the next days of demo data (late and duplicate events included)
+## make append DAYS=1: add the next days of demo data (late and duplicate events included);
+## AUDIENCES=1: the e-mail platform also sends weekly campaigns to the warehouse's audiences
+## (their treatment members; the holdouts get nothing), for campaign_uplift
 append: setup
-	$(BIN)/segmentation generate --append --days $(or $(DAYS),1)
+	$(BIN)/segmentation generate --append --days $(or $(DAYS),1) \
+		$(if $(AUDIENCES),--audiences-from $(or $(SEGMENTATION_DB_PATH),data/customer_segmentation.duckdb))
 
 lint: setup
 	$(BIN)/ruff check src tests/python bench
@@ -74,6 +77,11 @@ bench: setup
 ## make bench-predictions SIZE=1m: the point-in-time snapshots and the prediction models alone
 bench-predictions: setup
 	$(BIN)/python bench/bench_predictions.py --size $(or $(SIZE),100k)
+
+## make bench-performance SIZE=1m: the performance models alone (LOOP=100000: an uplift loop
+## of that many customers, measured against the planted e-mail effect per persona)
+bench-performance: setup
+	$(BIN)/python bench/bench_performance.py --size $(or $(SIZE),100k) $(if $(LOOP),--loop $(LOOP))
 
 ## make bench-content SIZE=1m: affinities, abandoned products, associations, recommendations
 ## and their evaluation alone

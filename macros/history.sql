@@ -63,3 +63,35 @@
     ) -%}
     {{ return(result.columns[0].values()[0]) }}
 {% endmacro %}
+
+{#- The stays in a membership history (rows `entered` / `left` stamped with as_of and
+    recorded_at, per `keys`): one row per key and stay, valid_from the as_of of the entry,
+    valid_to that of the next exit (null: still in); in at t when valid_from <= t < valid_to.
+    An entry repeated without an exit between (a history that recorded a member again, after
+    its state was lost) continues the stay; a stay that ends at the as_of it began is none.
+    `columns`: further columns of the entry rows to keep. -#}
+{% macro history_spans(history, keys, columns=[]) %}
+    {%- set partition = keys | join(', ') %}
+    select
+        {{ (keys + columns) | join(',\n        ') }},
+        as_of as valid_from,
+        next_left_as_of as valid_to
+    from (
+        select
+            {{ (keys + columns) | join(',\n            ') }},
+            change_type,
+            as_of,
+            lag(change_type) over (
+                partition by {{ partition }} order by recorded_at, change_type
+            ) as previous_change_type,
+            min(case when change_type = 'left' then as_of end) over (
+                partition by {{ partition }} order by recorded_at, change_type
+                rows between 1 following and unbounded following
+            ) as next_left_as_of
+        from {{ history }}
+    ) as changes
+    where
+        change_type = 'entered'
+        and (previous_change_type is null or previous_change_type = 'left')
+        and (next_left_as_of is null or next_left_as_of > as_of)
+{% endmacro %}

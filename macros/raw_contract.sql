@@ -24,11 +24,11 @@
 {#- What the contract says of `table_name`: {required, incremental (by_file, by_received_at
     or none), event_time (a column or none), channel (the feature channel it feeds, or none),
     loaded_at_field (or none), columns: {name: data_type}, accepted_values: {column:
-    [values]}}. While parsing (the sources are not readable yet) every field is empty. -#}
+    [values]}, optional: [columns a file may lack: they read as null]}. While parsing (the sources are not readable yet) every field is empty. -#}
 {% macro raw_contract(table_name) %}
     {%- set contract = {
         'required': false, 'incremental': 'none', 'event_time': none, 'channel': none,
-        'loaded_at_field': none, 'columns': {}, 'accepted_values': {},
+        'loaded_at_field': none, 'columns': {}, 'accepted_values': {}, 'optional': [],
     } -%}
     {%- for node in raw_source_nodes() if node.name == table_name -%}
         {%- set meta = node.config.get('meta', {}) or node.meta or {} -%}
@@ -42,6 +42,9 @@
         {%- for column in node.columns.values() -%}
             {%- do contract.columns.update({column.name: column.data_type}) -%}
             {%- set column_meta = (column.config.get('meta', {}) if column.config else {}) or column.meta or {} -%}
+            {%- if column_meta.get('optional') -%}
+                {%- do contract.optional.append(column.name) -%}
+            {%- endif -%}
             {%- if column_meta.get('accepted_values') -%}
                 {%- do contract.accepted_values.update({column.name: column_meta.accepted_values}) -%}
             {%- endif -%}
@@ -123,6 +126,16 @@
     {{ return(file_type is none or (contract_type | lower) == 'string'
         or file_type == contract_type | upper | replace(' ', '')) }}
 {% endmacro %}
+
+{#- An optional contract column (meta optional: true) in its contract type, or a typed null
+    when no file of the table has it (files written before the column was added). -#}
+{% macro raw_optional_cast(typing, column_name) -%}
+    {%- if column_name in typing.file_types -%}
+        {{ raw_cast(typing, column_name) }}
+    {%- else -%}
+        cast(null as {{ typing.contract.get(column_name) }})
+    {%- endif -%}
+{%- endmacro %}
 
 {#- Raw column `column_name` in its contract type; a value that does not convert is null
     (and raw_type_violation names it). A fraction is not an integer: 2.5 does not become 3. -#}

@@ -124,11 +124,12 @@
         "select file_name, string_agg(lower(name), chr(31) order by name) filter (where type is not null) "
         ~ "from parquet_schema(" ~ glob_literal ~ ") group by file_name order by file_name"
     ) -%}
-    {%- set contract_columns = raw_contract(table_name).columns.keys() | list -%}
+    {%- set contract = raw_contract(table_name) -%}
+    {%- set contract_columns = contract.columns.keys() | list -%}
     {%- set extra = [] -%}
     {%- for file_name, joined_names in schema.rows -%}
         {%- set names = (joined_names or '').split('\x1f') -%}
-        {%- set missing = contract_columns | reject('in', names) | list -%}
+        {%- set missing = contract_columns | reject('in', names) | reject('in', contract.optional) | list -%}
         {%- if missing -%}
             {{ exceptions.raise_compiler_error(
                 "Raw table '" ~ table_name ~ "': file " ~ file_name ~ " has no column "

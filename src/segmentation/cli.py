@@ -37,6 +37,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=not args.quiet,
             truth_out=truth_out,
+            audiences_from=Path(args.audiences_from) if args.audiences_from else None,
         )
     else:
         from segmentation.generate import generate
@@ -149,7 +150,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     project = proj.project_dir()
     page = write_report(proj.db_path(project), Path(args.out))
-    print(f"wrote {page} and its charts")
+    print(f"wrote {page} (one self-contained interactive page; open it in a browser)")
     return 0
 
 
@@ -208,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--seed", type=int, default=DEMO_SEED)
     gen.add_argument(
+        "--audiences-from",
+        default=None,
+        help="with --append: a built warehouse whose audiences (treatment members) the "
+        "e-mail platform sends to, one campaign per audience and week",
+    )
+    gen.add_argument(
         "--end", type=_timestamp, default=None, help="last moment of the data, UTC (default: now)"
     )
     gen.add_argument("--out", default=str(proj.DEFAULT_RAW_DIR))
@@ -256,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="print what the last build holds")
     summary.set_defaults(func=_cmd_summary)
 
-    report = commands.add_parser("report", help="PNG charts and an HTML page from the warehouse")
+    report = commands.add_parser(
+        "report", help="one interactive HTML page (Plotly) of the segments and their performance"
+    )
     report.add_argument("--out", default="reports", help="output folder (default reports/)")
     report.set_defaults(func=_cmd_report)
 

@@ -52,6 +52,10 @@ class Persona:
     consent_rate: float  # chance to opt in to e-mail at signup
     # signup
     signup_in_window: float  # chance the signup falls inside the generated window
+    # the planted e-mail effect: chance that a delivered audience e-mail (a campaign to a
+    # list the warehouse exported) brings an order within days that would not happen
+    # otherwise; its holdout gets none (simulator/audiences.py)
+    email_lift: float = 0.0
 
 
 PERSONAS: tuple[Persona, ...] = (
@@ -79,6 +83,7 @@ PERSONAS: tuple[Persona, ...] = (
         optout_rate=0.03,
         consent_rate=0.88,
         signup_in_window=0.05,
+        email_lift=0.06,
     ),
     Persona(
         name="bargain_hunter",
@@ -104,6 +109,7 @@ PERSONAS: tuple[Persona, ...] = (
         optout_rate=0.05,
         consent_rate=0.88,
         signup_in_window=0.3,
+        email_lift=0.15,
     ),
     Persona(
         name="window_shopper",
@@ -129,6 +135,7 @@ PERSONAS: tuple[Persona, ...] = (
         optout_rate=0.06,
         consent_rate=0.8,
         signup_in_window=0.35,
+        email_lift=0.04,
     ),
     Persona(
         name="new_customer",
@@ -154,6 +161,7 @@ PERSONAS: tuple[Persona, ...] = (
         optout_rate=0.05,
         consent_rate=0.92,
         signup_in_window=1.0,
+        email_lift=0.1,
     ),
     Persona(
         name="lapsing",
@@ -179,6 +187,7 @@ PERSONAS: tuple[Persona, ...] = (
         optout_rate=0.12,
         consent_rate=0.85,
         signup_in_window=0.1,
+        email_lift=0.08,
     ),
     Persona(
         name="email_reader",
@@ -204,6 +213,7 @@ PERSONAS: tuple[Persona, ...] = (
         optout_rate=0.01,
         consent_rate=0.99,
         signup_in_window=0.25,
+        email_lift=0.12,
     ),
     Persona(
         name="one_time_buyer",
@@ -229,6 +239,7 @@ PERSONAS: tuple[Persona, ...] = (
         optout_rate=0.1,
         consent_rate=0.75,
         signup_in_window=0.6,
+        email_lift=0.03,
     ),
 )
 
@@ -398,4 +409,9 @@ CAMPAIGN_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Flash Sale",
         ("24 hours only: flash sale", "Flash sale: prices drop now"),
     ),
+    (
+        "Audience",  # a send to a list the warehouse exported: named after the audience
+        ("Picked for you", "Something you will like", "We saved these for you"),
+    ),
 )
+AUDIENCE_KIND = len(CAMPAIGN_KINDS) - 1

@@ -31,7 +31,7 @@ from segmentation.lock import RefreshLocked, refresh_lock
 __all__ = ["LOCKED_EXIT", "RefreshLocked", "publish", "refresh", "refresh_lock"]
 
 # what readers see: the marts, not staging or intermediate tables
-PUBLISHED_SCHEMAS = ("core", "segmentation", "activation", "content")
+PUBLISHED_SCHEMAS = ("core", "segmentation", "activation", "content", "performance", "semantic")
 DEFAULT_PUBLISHED_PATH = Path("data/published.duckdb")
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another refresh holds the lock; try again next time
 

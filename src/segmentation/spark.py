@@ -26,6 +26,8 @@ SCHEMAS = (
     "segmentation",
     "activation",
     "content",
+    "performance",
+    "semantic",
 )
 
 

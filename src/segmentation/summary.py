@@ -75,6 +75,7 @@ def build_summary(db_file: Path, project: Path, wall_seconds: float | None = Non
         ]
         parts += ["", segment_summary_table(con), "", audience_table(con)]
         parts += ["", predictions_table(con), "", recommendations_table(con)]
+        parts += ["", uplift_table(con)]
     finally:
         con.close()
     if wall_seconds is not None:
@@ -208,5 +209,46 @@ def recommendations_table(con: duckdb.DuckDBPyConnection) -> str:
                 ["method", "hit rate @5", "hit rate @10", "recall @10", "lift @10"],
                 [[r[0], r[2], r[3], r[4], r[5]] for r in rows],
             ),
+        ]
+    )
+
+
+UPLIFT_SQL = (
+    "select audience, count(*) as campaigns, sum(treatment_people) as treatment, "
+    "sum(holdout_people) as holdout, "
+    "sum(treatment_conversions) / nullif(sum(treatment_people), 0) as treatment_rate, "
+    "sum(holdout_conversions) / nullif(sum(holdout_people), 0) as holdout_rate "
+    "from performance.campaign_uplift group by audience order by audience"
+)
+
+
+def uplift_table(con: duckdb.DuckDBPyConnection) -> str:
+    """Conversion of each audience's treatment against its holdout, over its campaigns
+    (performance.campaign_uplift; the intervals are per campaign there)."""
+    try:
+        rows = con.execute(UPLIFT_SQL).fetchall()
+    except duckdb.CatalogException:  # a warehouse built before the performance marts
+        return "No campaign uplift in this warehouse."
+    if not rows:
+        return (
+            "No campaign to an audience since the first recorded run (campaign_uplift is "
+            "empty): `make append DAYS=28 AUDIENCES=1`, then `make refresh` (docs/performance.md)."
+        )
+    return "\n".join(
+        [
+            "Campaign uplift, treatment vs holdout (performance.campaign_uplift; "
+            "docs/performance.md):",
+            _format_table(
+                [
+                    "audience",
+                    "campaigns",
+                    "treatment",
+                    "holdout",
+                    "conv. treatment",
+                    "conv. holdout",
+                    "uplift",
+                ],
+                [[*r, r[4] - r[5] if None not in (r[4], r[5]) else None] for r in rows],
+            ),  # fmt: skip
         ]
     )

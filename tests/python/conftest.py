@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,9 +54,15 @@ class Build:
 
 
 def run_dbt(
-    args: list[str], raw_dir: Path, db_path: Path, work_dir: Path, as_of: str | None
+    args: list[str],
+    raw_dir: Path,
+    db_path: Path,
+    work_dir: Path,
+    as_of: str | None,
+    variables: dict | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run dbt on the repo's project against ``raw_dir``, writing to ``db_path``."""
+    """Run dbt on the repo's project against ``raw_dir``, writing to ``db_path``;
+    ``variables``: further --vars besides as_of."""
     env = dict(os.environ)
     env.update(
         SEGMENTATION_RAW_DIR=str(raw_dir),
@@ -74,15 +81,18 @@ def run_dbt(
         "--log-path",
         str(work_dir / "logs"),
     ]
-    if as_of:
-        command += ["--vars", f'{{as_of: "{as_of}"}}']
+    merged = {**({"as_of": as_of} if as_of else {}), **(variables or {})}
+    if merged:
+        command += ["--vars", json.dumps(merged)]  # JSON is YAML
     return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
 
 
-def build(raw_dir: Path, work_dir: Path, as_of: str | None = TEST_AS_OF) -> Build:
+def build(
+    raw_dir: Path, work_dir: Path, as_of: str | None = TEST_AS_OF, variables: dict | None = None
+) -> Build:
     work_dir.mkdir(parents=True, exist_ok=True)
     db_path = work_dir / "warehouse.duckdb"
-    result = run_dbt(["build"], raw_dir, db_path, work_dir, as_of)
+    result = run_dbt(["build"], raw_dir, db_path, work_dir, as_of, variables)
     return Build(raw_dir, db_path, result.returncode, result.stdout + result.stderr)
 
 

@@ -305,7 +305,8 @@ def test_refresh_log_line_and_published_copy(schedule: Warehouse) -> None:
             "select distinct schema_name from duckdb_tables()", schedule.published
         )
     }
-    assert schemas == {"core", "segmentation", "activation", "content", "main"}
+    published = {"core", "segmentation", "activation", "content", "performance", "semantic"}
+    assert schemas == published | {"main"}
     # the audiences are published with the segments they come from (write-audit-publish)
     members = "select count(*) from activation.audience_members"
     assert schedule.scalar(members, schedule.published) == schedule.scalar(members) > 0

@@ -16,7 +16,9 @@ ranked as (
         *,
         row_number() over (
             partition by campaign_id
-            order by sent_at desc nulls last, campaign_name asc nulls last, subject asc nulls last
+            order by
+                sent_at desc nulls last, campaign_name asc nulls last, subject asc nulls last,
+                audience asc nulls last
         ) as version_rank
     from valid_rows
 
@@ -31,6 +33,7 @@ current_rows as (
         -- strings
         campaign_name,
         subject,
+        audience,
 
         -- timestamps
         sent_at

@@ -25,6 +25,9 @@ besides the new days' activity:
 * contract-breaking rows at the generator's rate per reason, rounded at random; no
   future-timestamp rows are planted (they would break the window), and the planted
   future rows whose timestamp is now inside the window leave the truth's broken_rows;
+* with ``audiences_from`` (a built warehouse): the e-mail platform's sends to the lists
+  it exported, one campaign per audience and week to its treatment members, and the
+  orders those e-mails bring (the planted effect, :mod:`segmentation.simulator.audiences`);
 * ids continue after the largest existing (the state keeps the counters); a device
   already in the raw data is only identified as the customer(s) it was before.
 
@@ -58,6 +61,7 @@ def append_days(
     seed: int = 0,
     progress: bool = True,
     truth_out: Path | None = None,
+    audiences_from: Path | None = None,
 ) -> dict[str, int]:
     """Add the next ``days`` days to the raw data in ``raw_dir`` (see the module docstring).
 
@@ -71,4 +75,9 @@ def append_days(
     if not raw_store.table_files(raw_dir, "customers"):
         raise ValueError(f"no raw customers in {raw_dir}: generate data first")
     truth_dir = Path(truth_out) if truth_out is not None else raw_dir.parent / "truth"
-    return append_run(raw_dir, days, seed, progress, truth_dir, part_name)
+    lists = None
+    if audiences_from is not None:
+        from segmentation.simulator.audiences import AudienceLists
+
+        lists = AudienceLists.from_warehouse(Path(audiences_from))
+    return append_run(raw_dir, days, seed, progress, truth_dir, part_name, lists)

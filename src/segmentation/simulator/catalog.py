@@ -3,7 +3,7 @@ calendar in every simulated period) and the page URL vocabulary built from both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +44,8 @@ class Catalog:
     prod_num: np.ndarray
     camp_times: np.ndarray
     camp_kinds: np.ndarray
+    # the audience a campaign went to ('' for the shop's own lists; simulator/audiences.py)
+    camp_audience: np.ndarray = field(default_factory=lambda: np.empty(0, object))
 
     @property
     def cat_count(self) -> np.ndarray:
@@ -119,21 +121,37 @@ def new_campaigns(rng: np.random.Generator, catalog: Catalog, lo: int, hi: int) 
     """Campaigns of the period (lo, hi] on the calendar; adds them to the catalogue and
     returns their email_campaigns rows."""
     times, kinds = campaign_slots(rng, lo, hi)
-    first = len(catalog.camp_times) + 1
     names, subjects = [], []
     for t, k in zip(times, kinds, strict=True):
         year, week, _ = dt(int(t)).isocalendar()
         name, subs = CAMPAIGN_KINDS[k]
         names.append(f"{name} {year}-W{week:02d}")
         subjects.append(subs[int(rng.integers(0, len(subs)))])
+    return add_campaigns(catalog, np.asarray(times), kinds, names, subjects)
+
+
+def add_campaigns(
+    catalog: Catalog,
+    times: np.ndarray,
+    kinds: list[int],
+    names: list[str],
+    subjects: list[str],
+    audiences: list[str] | None = None,
+) -> pa.Table:
+    """Append campaigns to the catalogue; their email_campaigns rows (audience null for
+    the shop's own lists)."""
+    first = len(catalog.camp_times) + 1
+    audiences = audiences or [""] * len(times)
     catalog.camp_times = np.r_[catalog.camp_times, times].astype(np.int64)
     catalog.camp_kinds = np.r_[catalog.camp_kinds, kinds].astype(np.int64)
+    catalog.camp_audience = np.r_[catalog.camp_audience, np.array(audiences, object)]
     return pa.table(
         {
             "campaign_id": idf.CAMPAIGN.ids(np.arange(first, first + len(times))),
             "campaign_name": pa.array(names, pa.string()),
             "subject": pa.array(subjects, pa.string()),
-            "sent_at": ts(times),
+            "sent_at": ts(np.asarray(times, np.int64)),
+            "audience": pa.array([a or None for a in audiences], pa.string()),
         }
     )
 

@@ -13,8 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segmentation.personas import AUDIENCE_KIND
 from segmentation.simulator.activity import Activity
 from segmentation.simulator.arrays import take, ts, within
+from segmentation.simulator.audiences import AudienceSends
 from segmentation.simulator.calendar import DAY, HOUR
 from segmentation.simulator.context import Ctx
 from segmentation.simulator.customers import record_ids
@@ -50,12 +52,19 @@ class _Sends:
 
 
 def simulate_email(
-    ctx: Ctx, persons: Persons, act: Activity, created: np.ndarray, due: pa.Table
+    ctx: Ctx,
+    persons: Persons,
+    act: Activity,
+    created: np.ndarray,
+    due: pa.Table,
+    audience: AudienceSends | None = None,
 ) -> Mail:
     """``due``: pending events of these persons (person index in the chunk) that now fall
-    in the period or later."""
+    in the period or later; ``audience``: the sends to the warehouse's lists, if any."""
     hi = ctx.period.hi
     s = _sends(ctx, persons)
+    if audience is not None and len(audience.person):
+        s = _merged(s, audience)
     parts, linked, pend = _reactions(ctx, persons, s)
     due_now = due.filter(pc.less_equal(due["occurred"], hi))
     still = due.filter(pc.greater(due["occurred"], hi))
@@ -71,7 +80,10 @@ def _sends(ctx: Ctx, persons: Persons) -> _Sends:
     """Recipients of the period's campaigns: opted in before the send, not opted out
     until 30 minutes after it (a send takes up to 30 minutes)."""
     rng, lo, hi = ctx.rng, ctx.period.lo, ctx.period.hi
-    times = ctx.shop.catalog.camp_times
+    catalog = ctx.shop.catalog
+    # the shop's own campaigns (in time order); the audience sends go to their lists only
+    regular = np.flatnonzero(catalog.camp_kinds != AUDIENCE_KIND)
+    times = catalog.camp_times[regular]
     first = int(np.searchsorted(times, lo, side="right"))
     t_p = times[first:]
     t_p = t_p[t_p <= hi]
@@ -84,10 +96,18 @@ def _sends(ctx: Ctx, persons: Persons) -> _Sends:
     person, camp = person[keep], camp[keep]
     sent = t_p[camp] + rng.integers(0, 1800, len(camp))
     keep = sent <= hi
-    person, camp, sent = person[keep], camp[keep] + first, sent[keep]
+    person, camp, sent = person[keep], regular[camp[keep] + first], sent[keep]
     bounced = rng.random(len(person)) < 0.015
     deliv = np.minimum(sent + rng.integers(1, 90, len(person)), hi)
     return _Sends(person, camp, sent, deliv, bounced)
+
+
+def _merged(s: _Sends, a: AudienceSends) -> _Sends:
+    """The shop's and the audience sends, by person and time (as _reactions expects)."""
+    cols = [np.r_[getattr(s, f), getattr(a, f)] for f in ("person", "camp", "sent", "deliv")]
+    bounced = np.r_[s.bounced, a.bounced]
+    order = np.lexsort((cols[2], cols[0]))
+    return _Sends(*(c[order] for c in cols), bounced[order])
 
 
 def _reactions(

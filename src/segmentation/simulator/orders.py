@@ -56,9 +56,20 @@ class Orders:
     pending: pa.Table  # versions after the period (PENDING_ORDERS)
 
 
-def simulate_orders(ctx: Ctx, persons: Persons, act: Activity, created: np.ndarray) -> Orders:
+def simulate_orders(
+    ctx: Ctx,
+    persons: Persons,
+    act: Activity,
+    created: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Orders:
+    """``extra``: (person, ordered_at) of further orders (those audience e-mails bring)."""
     rng = ctx.rng
     person, time = _when(ctx, persons, act, created)
+    if extra is not None and len(extra[0]):
+        person, time = np.r_[person, extra[0]], np.r_[time, extra[1]]
+        order = np.argsort(time, kind="stable")
+        person, time = person[order], time[order]
     n_o = len(person)
     persons.n_orders += np.bincount(person, minlength=len(persons)).astype(np.int32)
     rec = pick_record(rng, persons, person, time)

@@ -46,6 +46,7 @@ P = {
         "optout_rate",
         "consent_rate",
         "signup_in_window",
+        "email_lift",
     )
 }
 P["discount_lo"] = np.array([p.discount_range[0] for p in ALL_PROFILES])

@@ -19,6 +19,12 @@ import pyarrow.compute as pc
 from segmentation import contract
 from segmentation.simulator import ids as idf
 from segmentation.simulator.activity import activity
+from segmentation.simulator.audiences import (
+    AudienceLists,
+    audience_campaigns,
+    audience_sends,
+    caused_orders,
+)
 from segmentation.simulator.calendar import DAY, dt, sec
 from segmentation.simulator.catalog import (
     Catalog,
@@ -123,13 +129,25 @@ def _email_table(ctx: Ctx, persons: Persons, m: Mail) -> pa.Table:
 
 
 def _period(
-    ctx: Ctx, persons: Persons, created: np.ndarray, due: pa.Table, p0: int, out: _Out
+    ctx: Ctx,
+    persons: Persons,
+    created: np.ndarray,
+    due: pa.Table,
+    p0: int,
+    out: _Out,
+    lists: tuple[AudienceLists, np.random.Generator] | None = None,
 ) -> dict[str, pa.Table]:
     """One chunk of persons (numbers p0 + 1 ...) through the period; the order of the
-    steps is the order of the random draws."""
+    steps is the order of the random draws. ``lists``: the warehouse's exported lists and
+    a random stream of their own (the rest of the data stays what it would be without)."""
     act = activity(ctx, persons)
-    orders = simulate_orders(ctx, persons, act, created)
-    mail = simulate_email(ctx, persons, act, created, due)
+    sends, extra = None, None
+    if lists is not None:
+        lo, hi = ctx.period.lo, ctx.period.hi
+        sends = audience_sends(lists[1], persons, ctx.shop.catalog, lists[0], lo, hi)
+        extra = caused_orders(lists[1], persons, sends, hi)
+    orders = simulate_orders(ctx, persons, act, created, extra)
+    mail = simulate_email(ctx, persons, act, created, due, sends)
     web = simulate_web(ctx, persons, act, orders, mail)
     customer = np.where(
         orders.rec == 1, persons.dup_num[orders.person], persons.rec_num[orders.person]
@@ -253,6 +271,7 @@ def append_run(
     progress: bool,
     truth_dir: Path,
     part: Callable[[datetime], str],
+    lists: AudienceLists | None = None,
 ) -> dict[str, int]:
     say = _say("append", progress)
     shop, persons, pending = load_state(truth_dir)
@@ -268,6 +287,10 @@ def append_run(
     sink = Sink(raw_dir, name, chunked=True)
     try:
         sink.write("email_campaigns", new_campaigns(g_rng, shop.catalog, lo, hi))
+        if lists is not None:
+            a_rng = _rng(seed_u, lo, days, 0xA0D1)
+            sink.write("email_campaigns", audience_campaigns(a_rng, shop.catalog, lists, lo, hi))
+            say(f"audience sends to {len(lists.names)} lists, {len(lists.customer):,} members")
         ctx = Ctx(g_rng, period, shop, truth, urls(shop.catalog))
         _carry_over(ctx, pending, sink, res)
         new = new_signups(ctx, int(g_rng.poisson(shop.signups_per_day * days)))
@@ -275,8 +298,9 @@ def append_run(
         persons = Persons.concat([persons, new])
         for ci, (p0, p1) in enumerate(_chunks(len(persons), CHUNK_SIZE)):
             ctx = Ctx(_rng(seed_u, lo, days, 0xA99E, ci + 1), period, shop, truth, ctx.urls)
+            chunk_lists = None if lists is None else (lists, _rng(seed_u, lo, days, 0xA0D1, ci + 1))
             tables = _period(ctx, persons.take(slice(p0, p1)), created[p0:p1],
-                             _due_email(pending.email, p0, p1), p0, res)  # fmt: skip
+                             _due_email(pending.email, p0, p1), p0, res, chunk_lists)  # fmt: skip
             for t, data in tables.items():
                 sink.write(t, data)
     finally:

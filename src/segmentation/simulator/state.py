@@ -131,7 +131,11 @@ class Shop:
                 "cents": c.prod_cents.tolist(),
                 "number": c.prod_num.tolist(),
             },
-            "campaigns": {"sent_at": c.camp_times.tolist(), "kind": c.camp_kinds.tolist()},
+            "campaigns": {
+                "sent_at": c.camp_times.tolist(),
+                "kind": c.camp_kinds.tolist(),
+                "audience": c.camp_audience.tolist(),
+            },
         }
         path.write_text(json.dumps(spec) + "\n")
 
@@ -150,6 +154,8 @@ class Shop:
             prod_num=np.array(prod["number"], np.int64),
             camp_times=np.array(camp["sent_at"], np.int64),
             camp_kinds=np.array(camp["kind"], np.int64),
+            # a state saved before audience sends has none
+            camp_audience=np.array(camp.get("audience", [""] * len(camp["kind"])), object),
         )
         return cls(
             end=spec["end"],

@@ -17,6 +17,7 @@ renamed as (
         -- strings
         nullif(trim(cast(campaign_name as string)), '') as campaign_name,
         cast(subject as string) as subject,
+        nullif(trim({{ raw_optional_cast(typing, 'audience') }}), '') as audience,
 
         -- timestamps
         {{ raw_cast(typing, 'sent_at') }} as sent_at,
