@@ -252,10 +252,8 @@ def test_online_retail_clusters(online_retail_build: Build, tmp_path: Path) -> N
 
     from segmentation.report import write_report
 
-    page = write_report(online_retail_build.db_path, tmp_path / "report")
-    assert page.exists()
-    assert {p.name for p in page.parent.glob("*.png")} == {
-        "elbow_silhouette.png",
-        "cluster_profiles.png",
-        "segment_sizes.png",
-    }
+    page = write_report(online_retail_build.db_path, tmp_path / "report").read_text()
+    # the cluster sections and the sizes are drawn (a missing mart would say "Not built")
+    for section in ("cluster-profiles", "cluster-diagnostics", "segment-sizes"):
+        block = page.split(f'<section id="{section}">')[1].split("</section>")[0]
+        assert "Not built" not in block and "fig-" in block, section
