@@ -11,7 +11,7 @@
         'dim_customers', 'fct_orders', 'fct_email_engagement',
         'customer_features', 'customer_segments', 'customer_primary_segment',
         'segment_definitions', 'segment_summary',
-        'customer_affinities', 'customer_abandoned_products', 'product_associations',
+        'customer_affinities', 'customer_abandoned_products', 'product_associations', 'product_popularity',
         'customer_recommendations', 'recommendation_evaluation',
     ] -%}
     {#- the cluster models build wherever Python models run (enable_clustering only keeps

@@ -74,3 +74,65 @@
     from {{ ref('customer_affinities') }}
     where affinity_type = 'category' and affinity_rank = 1
 {%- endmacro %}
+
+{#- The people whose product interactions may have changed since `since` (a load_window
+    last_loaded_at literal): a web event written since, the earlier owners of re-attributed
+    visitors (int_web_people_touched), an order written since (new, changed, cancelled or
+    moved: fct_orders), an identity change. The incremental content models recompute these. -#}
+{% macro content_people_touched(since) -%}
+    select person_id from {{ ref('int_web_events_sessionized') }}
+    where loaded_at > {{ since }} and person_id is not null
+
+    union
+
+    select person_id from {{ ref('int_web_people_touched') }}
+
+    union
+
+    select person_id from {{ ref('fct_orders') }}
+    where loaded_at > {{ since }} and person_id is not null
+
+    union
+
+    {{ persons_with_identity_changes(since) }}
+{%- endmacro %}
+
+{#- A digest of the product catalogue (stg_raw__products: id, name, category, brand, price),
+    hashed here, not in SQL: the same text on every engine (Spark has no ordered listagg), and
+    a catalogue is small. 'none' before it is built (parsing, sqlfluff). -#}
+{% macro product_catalogue_digest() -%}
+    {%- set relation = ref('stg_raw__products') -%}
+    {%- if not execute or load_relation(relation) is none -%}
+        {{ return('none') }}
+    {%- endif -%}
+    {%- set columns = ['product_id', 'product_name', 'category', 'brand', 'price'] -%}
+    {%- set rows = run_query(
+        "select " ~ columns | join(", ") ~ " from " ~ relation ~ " order by " ~ columns | join(", ")
+    ).rows -%}
+    {%- set lines = [] -%}
+    {%- for row in rows -%}
+        {%- do lines.append(row.values() | join('|')) -%}
+    {%- endfor -%}
+    {{ return(local_md5(lines | join('\n'))) }}
+{%- endmacro %}
+
+{#- int_person_product_events: does this run recompute only the touched people? Not on a
+    full build, after an upstream reload (rows may have gone without touching anyone), or
+    when the catalogue changed. -#}
+{% macro person_product_events_recompute_some() -%}
+    {%- if not is_incremental() or load_window(this.identifier).is_upstream_reloaded -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set stored = run_query("select max(catalogue_digest) from " ~ this).columns[0].values()[0] -%}
+    {{ return(stored is none or stored == product_catalogue_digest()) }}
+{%- endmacro %}
+
+{#- Its pre-hook: removes what the run writes again (everyone, or the touched people). -#}
+{% macro delete_person_product_events_recomputed() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if person_product_events_recompute_some() %}
+            where person_id in ({{ content_people_touched(load_window(this.identifier).last_loaded_at) }})
+        {%- endif %}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,19 +1,56 @@
-{#- customer_recommendations is written in batches of people (hash buckets of person_id), so
-    its memory does not grow with the number of people: the model's select is batch 0, its
-    post-hook inserts the others. recommendation_batch_people people per batch. -#}
+{#- customer_recommendations is incremental by person: a run that follows a new content fit
+    (content_fit_changed, macros/content/fit.sql) recomputes everyone, in batches of people
+    (hash buckets of person_id) so that its memory does not grow with the number of people:
+    the pre-hook empties the table, the model's select is batch 0, the post-hook inserts the
+    others (recommendation_batch_people people per batch). Any other run recomputes, in one
+    batch, the people whose product interactions may have changed since it last ran
+    (recommendation_people_touched): the ranking of the others does not move with as_of, since
+    every weight of a person decays by the same factor and the scores are ratios of them. -#}
 {% macro recommendation_batches() -%}
-    {#- parsing, or compiling before dim_customers exists (sqlfluff): one batch -#}
-    {%- if not execute or load_relation(ref('dim_customers')) is none -%}
+    {#- parsing, compiling before dim_customers exists (sqlfluff), or only the touched: one -#}
+    {%- if not execute or load_relation(ref('dim_customers')) is none or not content_fit_changed(before_this_run=true) -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set people = run_query('select count(*) from ' ~ ref('dim_customers')).columns[0].values()[0] -%}
     {{ return([1, ((people + var('recommendation_batch_people') - 1) // var('recommendation_batch_people')) | int] | max) }}
 {%- endmacro %}
 
-{#- The post-hook: inserts batches 1.. into the table (one statement each). -#}
+{#- The people a run that keeps the fit recomputes: those whose interactions may have changed
+    since the model last ran (content_people_touched), and the people without
+    recommendations yet. -#}
+{% macro recommendation_people_touched() -%}
+    {{ content_people_touched(load_window(this.identifier).last_loaded_at) }}
+
+    union
+
+    select customers.person_id
+    from {{ ref('dim_customers') }} as customers
+    where not exists (
+        select 1 from {{ this }} as recommended
+        where recommended.person_id = customers.person_id
+    )
+{%- endmacro %}
+
+{#- The pre-hook: removes what the run writes again (everything after a new fit). -#}
+{% macro delete_recommendations_recomputed() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if not content_fit_changed(before_this_run=true) %}
+            where person_id in ({{ recommendation_people_touched() }})
+        {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The post-hook: writes batches 1.. (one statement each), replacing their people's rows (when
+    the select recomputed everyone as touched people, they are written twice, not doubled;
+    nothing to replace where every run rebuilds the table: Spark, which has no delete). -#}
 {% macro insert_recommendation_batches() -%}
     {%- set batches = recommendation_batches() -%}
     {%- for batch in range(1, batches) -%}
+        {%- set bucket = hash_bucket('person_id', sql_string('recommendation_batch'), batches) -%}
+        {%- if is_incremental() -%}
+            {%- do run_query('delete from ' ~ this ~ ' where ' ~ bucket ~ ' = ' ~ batch) -%}
+        {%- endif -%}
         {%- do run_query('insert into ' ~ this ~ ' ' ~ recommendations_batch(batch, batches)) -%}
     {%- endfor -%}
     select {{ batches }} as batches_written
@@ -28,6 +65,8 @@ people as (
     select person_id from {{ ref('dim_customers') }}
     {%- if batches > 1 %}
         where {{ hash_bucket('person_id', sql_string('recommendation_batch'), batches) }} = {{ batch }}
+    {%- elif is_incremental() and not content_fit_changed(before_this_run=true) %}
+        where person_id in ({{ recommendation_people_touched() }})
     {%- endif %}
 
 ),
@@ -41,6 +80,12 @@ interactions as (
 associations as (
 
     select * from {{ ref('product_associations') }}
+
+),
+
+popular as (
+
+    select * from {{ ref('product_popularity') }}
 
 ),
 
@@ -59,9 +104,15 @@ products as (
 
 ),
 
+fit as (
+
+    {{ content_fit_stamp() }}
+
+),
+
 {{ recommendation_ctes(
     'recommended', 'interactions', 'associations', 'favourites', 'people', as_of(),
-    ['co_occurrence', 'category_popularity', 'popularity'],
+    ['co_occurrence', 'category_popularity', 'popularity'], popular='popular',
 ) }},
 
 final as (
@@ -81,10 +132,18 @@ final as (
         -- numerics
         cast(recommended.recommendation_rank as integer) as recommendation_rank,
         recommended.score,
-        products.price
+        products.price,
+
+        -- timestamps
+        fit.fitted_as_of,
+        {{ loaded_at() }} as loaded_at,
+
+        -- the fit's settings (content_fit_config)
+        fit.fit_config
     from recommended
     inner join products
         on recommended.product_id = products.product_id
+    cross join fit
 
 )
 

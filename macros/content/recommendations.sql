@@ -13,8 +13,9 @@
     the favourite category, or of all products); without it, by source, then buyers.
     What the person bought is left out unless its category is repeatable
     (var recommendation_repeatable_categories). Popularity is distinct buyers in the
-    recommendation_popularity_days before the cutoff. -#}
-{% macro recommendation_ctes(name, interactions, associations, favourites, people, cutoff, sources) -%}
+    recommendation_popularity_days before the cutoff (product_popularity_ranks), or the
+    relation `popular` of those ranks when given (product_popularity, the content fit). -#}
+{% macro recommendation_ctes(name, interactions, associations, favourites, people, cutoff, sources, popular=none) -%}
     {%- set count = var('recommendation_count') -%}
     {{ name }}_person_products as (
 
@@ -40,23 +41,13 @@
     ),
 
     {{ name }}_popular as (
+        {%- if popular %}
 
-        select
-            product_id,
-            category,
-            buyer_count,
-            row_number() over (order by buyer_count desc, product_id asc) as global_rank,
-            row_number() over (
-                partition by category order by buyer_count desc, product_id asc
-            ) as category_rank
-        from (
-            select product_id, max(category) as category, count(distinct person_id) as buyer_count
-            from {{ interactions }}
-            where
-                interaction = 'purchase'
-                and occurred_at > {{ dbt.dateadd('day', -1 * var('recommendation_popularity_days'), cutoff) }}
-            group by product_id
-        ) as bought
+        select product_id, category, buyer_count, global_rank, category_rank from {{ popular }}
+        {%- else %}
+
+        {{ product_popularity_ranks(interactions, cutoff) }}
+        {%- endif %}
 
     ),
 
@@ -324,4 +315,27 @@
         where ranked.recommendation_rank <= {{ count }}
 
     )
+{%- endmacro %}
+
+{#- One row per product bought in the recommendation_popularity_days up to `cutoff`: distinct
+    buyers, rank among all products and in its category (ties by product id). `interactions`
+    names a relation or CTE of int_person_product_events rows. -#}
+{% macro product_popularity_ranks(interactions, cutoff) -%}
+        select
+            product_id,
+            category,
+            buyer_count,
+            row_number() over (order by buyer_count desc, product_id asc) as global_rank,
+            row_number() over (
+                partition by category order by buyer_count desc, product_id asc
+            ) as category_rank
+        from (
+            select product_id, max(category) as category, count(distinct person_id) as buyer_count
+            from {{ interactions }}
+            where
+                interaction = 'purchase'
+                and occurred_at <= {{ cutoff }}
+                and occurred_at > {{ dbt.dateadd('day', -1 * var('recommendation_popularity_days'), cutoff) }}
+            group by product_id
+        ) as bought
 {%- endmacro %}

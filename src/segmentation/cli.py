@@ -115,12 +115,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
-    from segmentation.refresh import LOCKED_EXIT, refresh
+    from segmentation.refresh import LOCKED_EXIT, REFIT_NOW_VARS, refresh
 
     project = proj.project_dir()
-    # refit what keeps a fit between runs: the clusters and the CLV parameters
-    refit = {"clustering_refit_every_days": 0, "prediction_refit_every_days": 0}
-    extra_vars = refit if args.refit_clusters else None
+    extra_vars = REFIT_NOW_VARS if args.refit_clusters else None
     result = refresh(
         project, as_of=args.as_of, full_refresh=args.full_refresh, extra_vars=extra_vars
     )
@@ -255,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--refit-clusters",
         dest="refit_clusters",
         action="store_true",
-        help="refit the clusters and the CLV models now (default: every "
-        "clustering_refit_every_days / prediction_refit_every_days, else reuse the stored fit)",
+        help="refit the clusters, the CLV models and the content fit now (default: every "
+        "clustering_refit_every_days / prediction_refit_every_days / "
+        "recommendation_refit_every_days, else reuse the stored fit)",
     )
     ref.set_defaults(func=_cmd_refresh)
 

@@ -36,6 +36,15 @@ DEFAULT_PUBLISHED_PATH = Path("data/published.duckdb")
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another refresh holds the lock; try again next time
 
 
+# what keeps a fit between runs, refitted now (`segmentation refresh --refit`): the clusters,
+# the CLV parameters and backtest, the content fit (associations, popularity, evaluation)
+REFIT_NOW_VARS: dict[str, object] = {
+    "clustering_refit_every_days": 0,
+    "prediction_refit_every_days": 0,
+    "recommendation_refit_every_days": 0,
+}
+
+
 def published_path(project: Path) -> Path:
     path = Path(os.environ.get("SEGMENTATION_PUBLISHED_PATH", str(DEFAULT_PUBLISHED_PATH)))
     return path if path.is_absolute() else project / path

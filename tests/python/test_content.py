@@ -5,6 +5,7 @@ capped, and the business test on recommendations can fail."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -301,8 +302,9 @@ def test_recommendations_written_in_batches_equal_one_batch(
     )
     before = copy.query(query)
     env_vars = f'{{as_of: "{TEST_AS_OF}", recommendation_batch_people: 300}}'
+    # --full-refresh: everyone is recomputed (an incremental run keeps the untouched)
     result = run_dbt(
-        ["run", "-s", "customer_recommendations", "--vars", env_vars],
+        ["run", "-s", "customer_recommendations", "--full-refresh", "--vars", env_vars],
         copy.raw_dir,
         copy.db_path,
         tmp_path,
@@ -312,3 +314,91 @@ def test_recommendations_written_in_batches_equal_one_batch(
     after = copy.query(query)
     assert after.person_id.nunique() == before.person_id.nunique() > 1500
     pd.testing.assert_frame_equal(after, before)
+    assert (
+        copy.scalar("select count(distinct loaded_at) from content.customer_recommendations") == 1
+    )
+
+
+FIT_TABLES = ("product_associations", "product_popularity", "recommendation_evaluation")
+RECOMMENDED = (
+    "select person_id, product_id, product_name, category, brand, recommendation_source, reason, "
+    "recommendation_rank, round(score, 9) as score, price, fitted_as_of, fit_config "
+    "from content.customer_recommendations order by person_id, recommendation_rank"
+)
+
+
+def _fitted_as_of(build: Build) -> set[pd.Timestamp]:
+    return {
+        pd.Timestamp(value)
+        for table in (*FIT_TABLES, "customer_recommendations")
+        for value in build.query(f"select distinct fitted_as_of from content.{table}").iloc[:, 0]
+    }
+
+
+def _content_run(build: Build, work: Path, as_of: pd.Timestamp, args: list[str], **variables):
+    result = run_dbt(
+        [*args, *(["--exclude-resource-type", "unit_test"] if args[0] == "build" else [])],
+        build.raw_dir,
+        build.db_path,
+        work,
+        f"{as_of:%Y-%m-%d %H:%M:%S}",
+        variables or None,
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+def test_a_refresh_recomputes_only_the_touched_people_and_keeps_the_fit(
+    generated_build: Build, generated: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """One new day, an incremental build within recommendation_refit_every_days: the content
+    fit stays (fitted_as_of), only the people whose interactions changed are rewritten, and
+    the table equals everyone recomputed on that fit (a --full-refresh of the model alone).
+    A week on, or with another setting, the fit is redone and everyone rewritten."""
+    from segmentation.append import append_days
+
+    raw, truth = tmp_path / "raw", tmp_path / "truth"
+    shutil.copytree(generated[0], raw)
+    shutil.copytree(generated[1], truth)
+    copy = generated_build.copy(tmp_path / "warehouse.duckdb")
+    copy = Build(raw, copy.db_path, copy.returncode, copy.output)
+    append_days(raw, 1, seed=5, progress=False, truth_out=truth)
+    fits = {
+        table: copy.query(f"select * from content.{table} order by all") for table in FIT_TABLES
+    }
+    day = AS_OF + pd.Timedelta(days=1)
+    _content_run(copy, tmp_path, day, ["build"])
+
+    assert _fitted_as_of(copy) == {AS_OF}
+    for table, before in fits.items():
+        pd.testing.assert_frame_equal(
+            copy.query(f"select * from content.{table} order by all"), before
+        )
+    written = copy.query(
+        "select loaded_at, count(distinct person_id) as people "
+        "from content.customer_recommendations group by loaded_at order by loaded_at"
+    )
+    people = copy.scalar("select count(*) from core.dim_customers")
+    assert len(written) == 2 and 0 < written.people.iat[1] < 0.5 * people
+    assert written.people.sum() == people
+    recomputed = copy.copy(tmp_path / "recomputed.duckdb")
+    _content_run(
+        recomputed, tmp_path, day, ["run", "-s", "customer_recommendations", "--full-refresh"]
+    )
+    pd.testing.assert_frame_equal(copy.query(RECOMMENDED), recomputed.query(RECOMMENDED))
+
+    # within the cadence another setting refits; a week after the fit the cadence does
+    weight = copy.copy(tmp_path / "weight.duckdb")
+    _content_run(
+        weight,
+        tmp_path,
+        day,
+        ["build", "-s", "product_associations+"],
+        recommendation_popularity_weight=0.25,
+    )
+    assert _fitted_as_of(weight) == {day}
+    week = AS_OF + pd.Timedelta(days=7)
+    _content_run(copy, tmp_path, week, ["build", "-s", "product_associations+"])
+    assert _fitted_as_of(copy) == {week}
+    assert (
+        copy.scalar("select count(distinct loaded_at) from content.customer_recommendations") == 1
+    )

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from segmentation import warehouse
+from segmentation.refresh import REFIT_NOW_VARS
 
 from conftest import PROJECT, Build, run_dbt
 
@@ -270,7 +271,7 @@ def test_changed_half_life_recomputes_every_persons_state(
     copy = _copy(schedule, tmp_path / "half-life")
     later = END + timedelta(days=APPEND_DAYS, hours=1)
     # refit what keeps a fit between runs, as `segmentation refresh --refit` does
-    refit = "clustering_refit_every_days: 0, prediction_refit_every_days: 0"
+    refit = ", ".join(f"{name}: {value}" for name, value in REFIT_NOW_VARS.items())
     variables = f'{{as_of: "{_ts(later)}", engagement_half_life_days: 15, {refit}}}'
     incremental = run_dbt(["build", "--vars", variables], copy.raw, copy.db, copy.root, None)
     assert incremental.returncode == 0, incremental.stdout[-5000:]

@@ -1,6 +1,17 @@
 -- one row per product and associated product (the best recommendation_neighbours of each):
 -- bought together, viewed then bought, and the association score, from the orders up to
--- as_of (macro product_association_scores)
+-- as_of (macro product_association_scores). Part of the content fit (macros/content/fit.sql):
+-- refitted every recommendation_refit_every_days, else kept as it is (the select is empty)
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=rebuild_every_run(),
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() and content_fit_is_due() %}delete from {{ this }}{% endif %}",
+) }}
+-- depends_on: {{ ref('affinity_weights') }}
+{%- set refitting = content_fit_is_due() %}
+
 with
 
 interactions as (
@@ -37,10 +48,20 @@ final as (
         associations.co_bought_baskets,
         associations.viewed_then_bought_baskets,
         associations.support,
-        associations.association_score
+        associations.association_score,
+
+        -- timestamps
+        {{ as_of() }} as fitted_as_of,
+
+        -- the fit's settings (content_fit_config)
+        '{{ content_fit_config() }}' as fit_config
     from associations
     inner join products
         on associations.associated_product_id = products.product_id
+    {%- if not refitting %}
+        -- not due: the stored fit stays
+        where false
+    {%- endif %}
 
 )
 

@@ -1,8 +1,21 @@
 -- one row per recommendation method: offline evaluation on a time split. Each method
 -- recommends as of cutoff_at (as_of minus recommendation_evaluation_days) from the data up to
 -- then; the people who bought in (cutoff_at, as_of] are scored on what they bought:
--- hit rate at 5 and 10 (share with a bought product in the top k), recall and precision at 10
-{%- set cutoff = dbt.dateadd('day', -1 * var('recommendation_evaluation_days'), as_of()) %}
+-- hit rate at 5 and 10 (share with a bought product in the top k), recall and precision at 10.
+-- Part of the content fit (macros/content/fit.sql): evaluated at the fit's as_of when
+-- product_associations was refitted, else kept as it is
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=rebuild_every_run(),
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() and content_fit_changed() %}delete from {{ this }}{% endif %}",
+) }}
+-- depends_on: {{ ref('product_associations') }}
+{%- set refitting = content_fit_changed() %}
+{%- set fit = content_fit_of(ref('product_associations')) %}
+{%- set evaluated_as_of = "cast('" ~ fit[0] ~ "' as timestamp)" if fit else as_of() %}
+{%- set cutoff = dbt.dateadd('day', -1 * var('recommendation_evaluation_days'), evaluated_as_of) %}
 {%- set methods = {
     'co_occurrence': ['co_occurrence', 'category_popularity', 'popularity'],
     'category_popularity': ['category_popularity', 'popularity'],
@@ -25,7 +38,7 @@ test_purchases as (
     where
         interaction = 'purchase'
         and occurred_at > {{ cutoff }}
-        and occurred_at <= {{ as_of() }}
+        and occurred_at <= {{ evaluated_as_of }}
 
 ),
 
@@ -144,6 +157,12 @@ scored as (
 
 ),
 
+fit as (
+
+    {{ content_fit_stamp() }}
+
+),
+
 final as (
 
     select
@@ -162,10 +181,19 @@ final as (
 
         -- timestamps
         {{ cutoff }} as cutoff_at,
-        {{ as_of() }} as evaluated_as_of
+        {{ evaluated_as_of }} as evaluated_as_of,
+        fit.fitted_as_of,
+
+        -- the fit's settings (content_fit_config)
+        fit.fit_config
     from scored
     left join scored as baseline
         on baseline.recommendation_method = 'popularity'
+    cross join fit
+    {%- if not refitting %}
+        -- the fit did not change: the stored evaluation stays
+        where false
+    {%- endif %}
 
 )
 
