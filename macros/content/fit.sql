@@ -23,11 +23,7 @@
         {%- do settings.update({name: var(name)}) -%}
     {%- endfor -%}
     {%- do settings.update({'products': product_catalogue_digest()}) -%}
-    {%- set weights = ref('affinity_weights') -%}
-    {%- if execute and load_relation(weights) is not none -%}
-        {%- set rows = run_query("select interaction, weight from " ~ weights ~ " order by interaction").rows -%}
-        {%- do settings.update({'affinity_weights': rows | map('list') | map('join', '=') | join(',')}) -%}
-    {%- endif -%}
+    {%- do settings.update({'affinity_weights': affinity_weights_text()}) -%}
     {{ return(local_md5(tojson(settings, sort_keys=true))) }}
 {%- endmacro %}
 

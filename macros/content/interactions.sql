@@ -3,8 +3,9 @@
     evaluation. Each macro below reads only interactions at or before its cutoff. -#}
 
 {#- Every product interaction up to `cutoff` with its weight (seed affinity_weights) decayed
-    to the cutoff (half-life var affinity_half_life_days). -#}
-{% macro weighted_product_interactions(cutoff) -%}
+    to the cutoff (half-life var affinity_half_life_days); `people`: only the people of that
+    relation or CTE (person_id). -#}
+{% macro weighted_product_interactions(cutoff, people=none) -%}
     select
         events.person_id,
         events.product_id,
@@ -18,7 +19,11 @@
     from {{ ref('int_person_product_events') }} as events
     inner join {{ ref('affinity_weights') }} as weights
         on events.interaction = weights.interaction
-    where events.occurred_at <= {{ cutoff }}
+    where
+        events.occurred_at <= {{ cutoff }}
+        {%- if people %}
+            and events.person_id in (select person_id from {{ people }})
+        {%- endif %}
 {%- endmacro %}
 
 {#- One row per person, affinity_type (category, brand) and value: decayed weight, its share
@@ -127,12 +132,52 @@
     {{ return(stored is none or stored == product_catalogue_digest()) }}
 {%- endmacro %}
 
-{#- Its pre-hook: removes what the run writes again (everyone, or the touched people). -#}
-{% macro delete_person_product_events_recomputed() -%}
+
+{#- The seed affinity_weights as text (interaction=weight, ...): part of the settings the
+    content fit and the affinity state were computed with. '' before it is seeded. -#}
+{% macro affinity_weights_text() -%}
+    {%- set weights = ref('affinity_weights') -%}
+    {%- if not execute or load_relation(weights) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set rows = run_query("select interaction, weight from " ~ weights ~ " order by interaction").rows -%}
+    {{ return(rows | map('list') | map('join', '=') | join(',')) }}
+{%- endmacro %}
+
+{#- int_person_affinity_state: does this run recompute only the touched people? Not on a full
+    build, after an upstream reload, or when a row was computed with another half-life or
+    other weights (state_config). -#}
+{% macro affinity_state_recompute_some() -%}
+    {%- if not is_incremental() or load_window(this.identifier).is_upstream_reloaded -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(not person_state_is_stale(this, affinity_state_config())) }}
+{%- endmacro %}
+
+{% macro affinity_state_config() -%}
+    {{ return('half_life_days=' ~ var('affinity_half_life_days') ~ ';weights=' ~ affinity_weights_text()) }}
+{%- endmacro %}
+
+{#- The people int_person_affinity_state recomputes: those content_people_touched names, and
+    those whose interactions int_person_product_events wrote since (all after its reload). -#}
+{% macro affinity_state_people_touched() -%}
+    {%- set since = load_window(this.identifier).last_loaded_at -%}
+    {{ content_people_touched(since) }}
+
+    union
+
+    select person_id from {{ ref('int_person_product_events') }}
+    where loaded_at > {{ since }}
+{%- endmacro %}
+
+{#- The pre-hook of a model kept by person (int_person_product_events,
+    int_person_affinity_state, customer_recommendations): removes what the run writes again,
+    the rows of `people` (a select of person_id) when `recompute_some`, else every row. -#}
+{% macro delete_recomputed_people(recompute_some, people) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        {%- if person_product_events_recompute_some() %}
-            where person_id in ({{ content_people_touched(load_window(this.identifier).last_loaded_at) }})
+        {%- if recompute_some %}
+            where person_id in ({{ people }})
         {%- endif %}
     {%- endif -%}
 {%- endmacro %}

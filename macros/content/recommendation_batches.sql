@@ -31,16 +31,6 @@
     )
 {%- endmacro %}
 
-{#- The pre-hook: removes what the run writes again (everything after a new fit). -#}
-{% macro delete_recommendations_recomputed() -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        {%- if not content_fit_changed(before_this_run=true) %}
-            where person_id in ({{ recommendation_people_touched() }})
-        {%- endif %}
-    {%- endif -%}
-{%- endmacro %}
-
 {#- The post-hook: writes batches 1.. (one statement each), replacing their people's rows (when
     the select recomputed everyone as touched people, they are written twice, not doubled;
     nothing to replace where every run rebuilds the table: Spark, which has no delete). -#}

@@ -9,7 +9,10 @@
     incremental_strategy='append',
     full_refresh=rebuild_every_run(),
     on_schema_change='fail',
-    pre_hook="{{ delete_person_product_events_recomputed() }}",
+    pre_hook="{{ delete_recomputed_people(
+        person_product_events_recompute_some(),
+        content_people_touched(load_window(this.identifier).last_loaded_at),
+    ) }}",
 ) }}
 -- depends_on: {{ ref('audit_load_manifest') }}
 -- depends_on: {{ ref('int_web_people_touched') }}

@@ -31,7 +31,14 @@ APPEND_DAYS = 2
 RUN_COLUMNS = {"loaded_at", "observed_at", "computed_at", "recorded_at", "checked_as_of"}
 # per-person state kept at the as_of of the run that computed the row: compared through the
 # features that project it to as_of (int_customers_engagement_scored)
-STATE_COLUMNS = {"score_reference_at", "web_score_at_reference", "email_score_at_reference"}
+STATE_COLUMNS = {
+    "score_reference_at",
+    "web_score_at_reference",
+    "email_score_at_reference",
+    # int_person_affinity_state, through customer_affinities
+    "weight_at_reference",
+    "weight_reference_at",
+}
 # state that only an incremental history has
 HISTORY_TABLES = {"audit_raw_arrivals", "audit_raw_files", "int_customers_identity_tracked"}
 # what one run loads: empty or all-new in a full build by design

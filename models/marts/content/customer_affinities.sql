@@ -1,16 +1,11 @@
 -- one row per person, affinity type (category, brand) and rank 1-3: the person's top
--- categories and brands by decayed interaction weight as of as_of (macro affinity_scores)
+-- categories and brands by decayed interaction weight as of as_of: the kept state
+-- (int_person_affinity_state) with its weight decayed from weight_reference_at to as_of
 with
 
-interactions as (
+affinity_state as (
 
-    {{ weighted_product_interactions(as_of()) }}
-
-),
-
-scored as (
-
-    {{ affinity_scores('interactions') }}
+    select * from {{ ref('int_person_affinity_state') }}
 
 ),
 
@@ -26,14 +21,15 @@ final as (
 
         -- numerics
         affinity_rank,
-        affinity_weight,
+        {{ half_life_decay(
+            'weight_at_reference', 'weight_reference_at', as_of(), var('affinity_half_life_days')
+        ) }} as affinity_weight,
         affinity_share,
         interaction_count,
 
         -- timestamps
         last_interaction_at
-    from scored
-    where affinity_rank <= 3
+    from affinity_state
 
 )
 

@@ -9,7 +9,9 @@
     incremental_strategy='append',
     full_refresh=rebuild_every_run(),
     on_schema_change='fail',
-    pre_hook="{{ delete_recommendations_recomputed() }}",
+    pre_hook="{{ delete_recomputed_people(
+        not content_fit_changed(before_this_run=true), recommendation_people_touched()
+    ) }}",
     post_hook="{{ insert_recommendation_batches() }}",
 ) }}
 -- depends_on: {{ ref('audit_load_manifest') }}
