@@ -111,8 +111,14 @@
         {{ return('none') }}
     {%- endif -%}
     {%- set columns = ['product_id', 'product_name', 'category', 'brand', 'price'] -%}
+    {#- cast in SQL: every engine's driver then hands over the same text (a decimal's scale,
+        an integer's form) -#}
+    {%- set texts = [] -%}
+    {%- for column in columns -%}
+        {%- do texts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+    {%- endfor -%}
     {%- set rows = run_query(
-        "select " ~ columns | join(", ") ~ " from " ~ relation ~ " order by " ~ columns | join(", ")
+        "select " ~ texts | join(", ") ~ " from " ~ relation ~ " order by " ~ columns | join(", ")
     ).rows -%}
     {%- set lines = [] -%}
     {%- for row in rows -%}
@@ -140,7 +146,9 @@
     {%- if not execute or load_relation(weights) is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set rows = run_query("select interaction, weight from " ~ weights ~ " order by interaction").rows -%}
+    {%- set rows = run_query(
+        "select interaction, cast(weight as " ~ dbt.type_string() ~ ") from " ~ weights ~ " order by interaction"
+    ).rows -%}
     {{ return(rows | map('list') | map('join', '=') | join(',')) }}
 {%- endmacro %}
 
