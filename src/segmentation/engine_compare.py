@@ -28,7 +28,21 @@ RUN_STAMPS = frozenset(
 )
 # hashes of an engine's own forms (row_hash: DuckDB hash, Spark xxhash64; the quarantine id
 # hashes raw_record) and the raw file a row came from, which only DuckDB reads
-ENGINE_SPECIFIC = frozenset({"version_hash", "rejected_row_id", "source_file"})
+ENGINE_SPECIFIC = frozenset(
+    {
+        "version_hash",
+        "rejected_row_id",
+        "source_file",
+        # fingerprints of the content fit's settings and the catalogue, hashed from the text
+        # each engine's driver returns (docs/content.md)
+        "fit_config",
+        "catalogue_digest",
+        # the affinity state's weight at its reference time: a Spark refresh rebuilds it at
+        # this as_of, DuckDB keeps the untouched people's; compared through customer_affinities
+        "weight_at_reference",
+        "weight_reference_at",
+    }
+)
 # the file ledger (audit_raw_files) lists files through DuckDB's read_blob; on Spark it is
 # empty, and the tables loaded by file reload every run (docs/spark.md)
 FILE_LEDGER_COLUMNS = frozenset({"added_files", "moved_files", "is_file_reload"})
