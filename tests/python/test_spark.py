@@ -144,8 +144,13 @@ def test_spark_refresh_equals_a_full_build(runs: Runs) -> None:
     """After one more day, the Spark refresh equals a full DuckDB build of the same data
     (and DuckDB's incremental == full is test_refresh's), histories left out."""
     tables = [p.name for p in runs.spark_refresh.iterdir()]
+    # the affinity state keeps each row's weight at the as_of that computed it: compared
+    # through its projection, customer_affinities
+    kept_by_reference = {"int_person_affinity_state"}
     skip = {
-        t for t in tables if t.split(".", 1)[1] in HISTORIES | RUN_STATE_TABLES | CLUSTER_TABLES
+        t
+        for t in tables
+        if t.split(".", 1)[1] in HISTORIES | RUN_STATE_TABLES | CLUSTER_TABLES | kept_by_reference
     }
     results = engine_compare.compare(
         runs.duck_full, runs.spark_refresh, skip=engine_compare.NOT_COMPARED | skip
