@@ -1,13 +1,13 @@
-"""Predictions benchmark: the point-in-time snapshots and the three prediction models alone.
+"""Predictions benchmark: the point-in-time snapshots and the four prediction models alone.
 
     make bench-predictions SIZE=1m   # or: .venv/bin/python bench/bench_predictions.py --size 1m
 
 Generates (or reuses) the data of `make bench` and its full build (bench/data/<size>/, built
 by `make bench SIZE=<size>` when there is no warehouse yet), copies the warehouse, then runs
 `dbt run -s int_customers_point_in_time clv_model_parameters model_evaluation
-customer_predictions` with `prediction_refit_every_days: 0` (so the CLV models are fitted,
-not reused), sampling the peak memory of the process tree. Prints seconds per model, the
-backtest and the fit, and writes bench/results/predictions-<size>-<UTC time>.json.
+prediction_classifiers customer_predictions` with `prediction_refit_every_days: 0` (so the
+models are fitted, not reused), sampling the peak memory of the process tree. Prints seconds
+per model, the backtest and the fit, and writes bench/results/predictions-<size>-<UTC time>.json.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path[:0] = [str(BENCH)]
 from run_bench import AS_OF, PROJECT, TreeMemory, _env, dbt_build, generate, machine  # noqa: E402
 
 MODELS = ("int_customers_point_in_time", "clv_model_parameters", "model_evaluation")
-MODELS += ("customer_predictions",)
+MODELS += ("prediction_classifiers", "customer_predictions")
 
 
 def built_warehouse(size: str) -> tuple[Path, Path]:

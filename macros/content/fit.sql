@@ -51,9 +51,7 @@
     {%- if fit is none or fit[1] != content_fit_config() -%}
         {{ return(true) }}
     {%- endif -%}
-    {%- set parse = modules.datetime.datetime.fromisoformat -%}
-    {%- set age = parse(as_of_literal()[:19]) - parse(fit[0]) -%}
-    {{ return(age.total_seconds() < 0 or age.days >= var('recommendation_refit_every_days') | int) }}
+    {{ return(refit_is_due(fit[0], fit[0], var('recommendation_refit_every_days'))) }}
 {%- endmacro %}
 
 {#- A model that follows the fit: does this run recompute it whole? Yes on a full build,

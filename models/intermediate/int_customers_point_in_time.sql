@@ -1,8 +1,9 @@
 -- one row per person and snapshot: the prediction features as of as_of minus
 -- snapshot_offset_days, and what the person bought in the horizons after it (the labels).
 -- One query serves every snapshot, the scored one (offset 0) and the training ones, and
--- reads nothing after its snapshot's time except the label columns
-{%- set offsets = prediction_snapshot_offsets() %}
+-- reads nothing after its snapshot's time except the label columns. Between the retrainings
+-- of the prediction models only the snapshot at as_of is computed (the one scored)
+{%- set offsets = prediction_snapshot_offsets_this_run() %}
 {%- set horizons = prediction_horizons() %}
 {%- set oldest = offsets | max %}
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from segmentation.predictions import backtest, dbt_bridge, scoring
+from segmentation.predictions import backtest, classifiers, dbt_bridge, scoring
 
 from conftest import TEST_AS_OF, TEST_END, Build, run_dbt
 
@@ -264,7 +264,10 @@ def test_too_little_data_gives_null_predictions_and_the_reason(generated_build: 
     evaluation = backtest.evaluation_table(snapshots, config, TEST_AS_OF)
     assert evaluation.note.str.contains("training rows").any()
     selected = backtest.selected_methods(evaluation, config)
-    table = scoring.predictions_table(snapshots, params, selected, config, TEST_AS_OF)
+    models = classifiers.classifiers_table(snapshots, selected, config, TEST_AS_OF)
+    assert models.model.isna().all() and models.reason.str.startswith("only ").all()
+    loaded = classifiers.loaded(models)
+    table = scoring.predictions_table(snapshots[0], params, loaded, config, TEST_AS_OF)
     assert table.p_alive.isna().all() and table.purchase_propensity.isna().all()
     buyers = table[table.is_buyer]
     assert buyers.clv_status.str.startswith("no model: only ").all()
@@ -352,3 +355,61 @@ def test_the_backtest_is_kept_within_the_cadence(generated_build: Build) -> None
         (later, dbt_bridge.PredictionConfig(refit_every_days=0)),
     ):
         assert backtest.reusable_evaluation(evaluation, settings, moment) is None
+
+
+PREDICTION_MODELS = [
+    "int_customers_point_in_time",
+    "clv_model_parameters",
+    "model_evaluation",
+    "prediction_classifiers",
+    "customer_predictions",
+]
+
+
+def test_between_refits_only_the_scored_snapshot_is_computed_and_the_models_are_kept(
+    generated_build: Build, tmp_path: Path
+) -> None:
+    """A run a day later, within prediction_refit_every_days: int_customers_point_in_time
+    computes only the snapshot at as_of, the classifiers are the ones trained at the build
+    (a model trained on the build's snapshot one horizon back scores the new snapshot to the
+    same values), and other settings retrain at once with every snapshot."""
+    models = "select task, method, model, trained_as_of from segmentation.prediction_classifiers"
+    built_models = generated_build.query(models)
+    training, _ = dbt_bridge.snapshots_of(generated_build.query(POINTS))
+    build = generated_build.copy(tmp_path / "warehouse.duckdb")
+    later = str(pd.Timestamp(TEST_AS_OF) + pd.Timedelta(days=1))
+    result = run_dbt(
+        ["run", "-s", *PREDICTION_MODELS], build.raw_dir, build.db_path, tmp_path, later
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    offsets = build.query(f"select distinct snapshot_offset_days from ({POINTS})")
+    assert list(offsets.snapshot_offset_days) == [0]
+    kept = build.query(models)
+    assert kept.drop(columns="model").equals(built_models.drop(columns="model"))
+    assert [bytes(m) for m in kept.model] == [bytes(m) for m in built_models.model]
+    now = dbt_bridge.snapshot(build.query(POINTS), 0)
+    scores = build.query("select * from segmentation.customer_predictions order by person_id")
+    config = dbt_bridge.PredictionConfig()
+    for task in backtest.config_tasks(config):
+        method = dict(zip(kept.task, kept.method, strict=True))[task.name]
+        model = backtest.trained(task, training[task.horizon_days], method, config)
+        population = task.population(now)
+        expected = pd.Series(model.score(population), index=population.person_id.to_numpy())
+        column = scoring.SCORE_COLUMNS[task.name]
+        actual = scores.set_index("person_id")[column].dropna()
+        assert len(actual) == len(expected) > 100
+        assert np.allclose(actual.loc[expected.index], expected, atol=1e-12), task.name
+    # other settings (and so another fingerprint) retrain now, on every snapshot
+    result = run_dbt(
+        ["run", "-s", *PREDICTION_MODELS],
+        build.raw_dir,
+        build.db_path,
+        tmp_path,
+        later,
+        {"prediction_training_sample_size": 1500},
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    offsets = build.query(f"select distinct snapshot_offset_days from ({POINTS}) order by 1")
+    assert list(offsets.snapshot_offset_days) == [0, 30, 60, 90, 180]
+    retrained = build.query(models)
+    assert (retrained.trained_as_of.astype(str) == later).all()

@@ -24,6 +24,7 @@ from segmentation.predictions.dbt_bridge import (
     clv_inputs,
     current_fits,
     fit_parameters,
+    kept_rows,
 )
 from segmentation.predictions.propensity import (
     METHODS,
@@ -181,22 +182,9 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 def reusable_evaluation(
     previous: pd.DataFrame | None, config: PredictionConfig, as_of: Any
 ) -> pd.DataFrame | None:
-    """The previous backtest, when this run may keep it (the CLV fit's cadence: same
-    settings, evaluated on or before as_of and less than refit_every_days before it), with
-    this run's as_of; None when the backtest must run."""
-    if previous is None or previous.empty or config.refit_every_days <= 0:
-        return None
-    if not {"evaluated_as_of", "config_fingerprint"} <= set(previous.columns):
-        return None
-    evaluated = pd.Timestamp(previous["evaluated_as_of"].max())
-    now = pd.Timestamp(as_of)
-    if set(previous["config_fingerprint"]) != {config.fingerprint()} or evaluated > now:
-        return None
-    if now - evaluated >= pd.Timedelta(days=config.refit_every_days):
-        return None
-    kept = previous.copy()
-    kept["as_of"] = pd.Series(now, index=kept.index).astype("datetime64[us]")
-    return kept
+    """The previous backtest, when this run may keep it (within_cadence of its
+    evaluated_as_of), with this run's as_of; None when the backtest must run."""
+    return kept_rows(previous, "evaluated_as_of", config, as_of)
 
 
 def evaluation_table(snapshots: Snapshots, config: PredictionConfig, as_of: Any) -> pd.DataFrame:

@@ -41,9 +41,11 @@ class PredictionConfig:
     training_sample_size: int = 200_000
 
     def fingerprint(self) -> str:
-        """Every setting that changes a fit (the cadence itself does not)."""
+        """Every setting that changes a fit (the cadence itself does not). The macro
+        prediction_config_fingerprint computes the same md5 of the same JSON, so that
+        int_customers_point_in_time knows when the models will retrain."""
         settings = {k: v for k, v in asdict(self).items() if k != "refit_every_days"}
-        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.md5(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
 def config_from_meta(settings: dict[str, Any] | None) -> PredictionConfig:
@@ -101,25 +103,53 @@ def _timestamp(value: Any) -> pd.Timestamp | None:
     return pd.Timestamp(value)
 
 
+def within_cadence(
+    fitted_as_of: Any, fingerprints: Iterable[Any], config: PredictionConfig, as_of: Any
+) -> bool:
+    """Whether a run at as_of may keep what was fitted at fitted_as_of with these settings
+    fingerprints: all the current settings, fitted on or before as_of and less than
+    refit_every_days before it (a cadence of 0 refits every run). The macro
+    prediction_training_is_due applies the same rule to the stored stamps."""
+    fitted, now = _timestamp(fitted_as_of), _timestamp(as_of)
+    if config.refit_every_days <= 0 or fitted is None or now is None or fitted > now:
+        return False
+    if set(fingerprints) != {config.fingerprint()}:
+        return False
+    return (now - fitted) < pd.Timedelta(days=config.refit_every_days)
+
+
+def kept_rows(
+    previous: pd.DataFrame | None, stamp_column: str, config: PredictionConfig, as_of: Any
+) -> pd.DataFrame | None:
+    """The previous table with this run's as_of, when the run may keep it: within_cadence of
+    its oldest ``stamp_column`` and of its rows' fingerprints; None when it must refit."""
+    if previous is None or previous.empty:
+        return None
+    if not {stamp_column, "config_fingerprint"} <= set(previous.columns):
+        return None
+    oldest = previous[stamp_column].min()
+    if not within_cadence(oldest, previous["config_fingerprint"], config, as_of):
+        return None
+    kept = previous.copy()
+    kept["as_of"] = pd.Series(pd.Timestamp(as_of), index=kept.index).astype("datetime64[us]")
+    return kept
+
+
 def reusable_fit(
     previous: pd.DataFrame | None, config: PredictionConfig, as_of: Any
 ) -> dict | None:
-    """The previous current fit, when this run may score with it: converged, same settings,
-    fitted on or before as_of and less than refit_every_days before it."""
-    if previous is None or previous.empty or config.refit_every_days <= 0:
-        return None
-    if "is_current" not in previous.columns:
+    """The previous current fit, when this run may score with it: converged and within the
+    cadence (within_cadence)."""
+    if previous is None or previous.empty or "is_current" not in previous.columns:
         return None
     current = previous[previous["is_current"].astype(bool)]
     if len(current) != 1:
         return None
     row = current.iloc[0].to_dict()
-    fitted, now = _timestamp(row.get("fitted_as_of")), _timestamp(as_of)
-    if not row.get("converged") or row.get("config_fingerprint") != config.fingerprint():
+    if not row.get("converged"):
         return None
-    if fitted is None or now is None or fitted > now:
-        return None
-    return row if (now - fitted) < pd.Timedelta(days=config.refit_every_days) else None
+    kept = within_cadence(row.get("fitted_as_of"), [row.get("config_fingerprint")], config, as_of)
+    return row if kept else None
 
 
 def fit_parameters(rows: pd.DataFrame, config: PredictionConfig) -> dict[str, Any]:

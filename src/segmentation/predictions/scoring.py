@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation.predictions.backtest import Snapshots, config_tasks, trained
+from segmentation.predictions.backtest import config_tasks
 from segmentation.predictions.dbt_bridge import PredictionConfig, clv_predictions
 from segmentation.predictions.metrics import deciles
+from segmentation.predictions.propensity import Trained
 
 CLV_COLUMNS = (
     "p_alive",
@@ -27,11 +28,6 @@ DECILE_COLUMNS = {
 }
 
 
-def scoring_offsets(config: PredictionConfig) -> set[int]:
-    """The snapshots scoring reads: as_of and one horizon back per task (training)."""
-    return {0} | {task.horizon_days for task in config_tasks(config)}
-
-
 def _decile(values: pd.Series) -> pd.Series:
     return pd.Series(
         deciles(values.to_numpy(dtype=np.float64, na_value=np.nan)), index=values.index
@@ -39,24 +35,20 @@ def _decile(values: pd.Series) -> pd.Series:
 
 
 def classifier_scores(
-    snapshots: Snapshots, selected: dict[str, str], config: PredictionConfig
+    now: pd.DataFrame, models: dict[str, tuple[Trained | None, str]], config: PredictionConfig
 ) -> pd.DataFrame:
-    """The selected method of each task, trained one horizon back, scoring as_of: the
-    score, the method and the status (scored, not_in_population, or why no model)."""
-    now = snapshots[0]
+    """Each task's stored model (prediction_classifiers) scoring as_of: the score, the
+    method and the status (scored, not_in_population, or why no model)."""
     out = pd.DataFrame(index=now.index)
     for task in config_tasks(config):
         column = SCORE_COLUMNS[task.name]
-        method = selected.get(task.name)
-        history = snapshots.get(task.horizon_days)
-        model = trained(task, history, method, config) if history is not None else None
+        model, reason = models.get(task.name, (None, "no model"))
         in_population = now.index.isin(task.population(now).index)
         scores = np.full(len(now), np.nan)
-        if model is not None and model.model is not None and in_population.any():
+        if model is not None and in_population.any():
             scores[in_population] = model.score(now[in_population])
-        reason = "no training snapshot" if model is None else model.reason
         out[column] = scores
-        out[f"{column}_method"] = method if model is not None and model.model is not None else None
+        out[f"{column}_method"] = model.method if model is not None else None
         out[f"{column}_status"] = np.where(
             ~in_population, "not_in_population", "scored" if not reason else f"no model: {reason}"
         )
@@ -64,20 +56,19 @@ def classifier_scores(
 
 
 def predictions_table(
-    snapshots: Snapshots,
+    now: pd.DataFrame,
     parameters: pd.DataFrame,
-    selected: dict[str, str],
+    models: dict[str, tuple[Trained | None, str]],
     config: PredictionConfig,
     as_of: Any,
 ) -> pd.DataFrame:
-    """One row per person at as_of."""
-    now = snapshots[0]
+    """One row per person at as_of (``now``: the snapshot at as_of)."""
     clv = clv_predictions(now, parameters, config)
     table = pd.concat(
         [
             now[["person_id", "is_buyer"]],
             clv.reindex(columns=[*CLV_COLUMNS, "clv_status"]),
-            classifier_scores(snapshots, selected, config),
+            classifier_scores(now, models, config),
         ],
         axis=1,
     )
