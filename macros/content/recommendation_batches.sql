@@ -1,23 +1,30 @@
 {#- customer_recommendations is incremental by person: a run that follows a new content fit
-    (content_fit_changed, macros/content/fit.sql) recomputes everyone, in batches of people
-    (hash buckets of person_id) so that its memory does not grow with the number of people:
-    the pre-hook empties the table, the model's select is batch 0, the post-hook inserts the
-    others (recommendation_batch_people people per batch). Any other run recomputes, in one
-    batch, the people whose product interactions may have changed since it last ran
-    (recommendation_people_touched): the ranking of the others does not move with as_of, since
-    every weight of a person decays by the same factor and the scores are ratios of them. -#}
+    (content_fit_changed, macros/content/fit.sql) recomputes everyone; any other run the people
+    whose product interactions may have changed since it last ran (recommendation_people_touched):
+    the ranking of the others does not move with as_of, since every weight of a person decays by
+    the same factor and the scores are ratios of them. Either set is recomputed in batches of
+    people (hash buckets of person_id, recommendation_batch_people people per batch) so that
+    memory does not grow with it (an upstream reload touches nearly everyone): the pre-hook
+    deletes the rows recomputed, the model's select is batch 0, the post-hook inserts the
+    others. -#}
 {% macro recommendation_batches() -%}
-    {#- parsing, compiling before dim_customers exists (sqlfluff), or only the touched: one -#}
-    {%- if not execute or load_relation(ref('dim_customers')) is none or not content_fit_changed(before_this_run=true) -%}
+    {#- parsing, or compiling before dim_customers exists (sqlfluff): one -#}
+    {%- if not execute or load_relation(ref('dim_customers')) is none -%}
         {{ return(1) }}
     {%- endif -%}
-    {%- set people = run_query('select count(*) from ' ~ ref('dim_customers')).columns[0].values()[0] -%}
+    {%- if content_fit_changed(before_this_run=true) -%}
+        {%- set people = 'select count(*) from ' ~ ref('dim_customers') -%}
+    {%- else -%}
+        {%- set people = 'select count(*) from (' ~ recommendation_people_touched() ~ ') as touched' -%}
+    {%- endif -%}
+    {%- set people = run_query(people).columns[0].values()[0] -%}
     {{ return([1, ((people + var('recommendation_batch_people') - 1) // var('recommendation_batch_people')) | int] | max) }}
 {%- endmacro %}
 
 {#- The people a run that keeps the fit recomputes: those whose interactions may have changed
-    since the model last ran (content_people_touched), and the people without
-    recommendations yet. -#}
+    since the model last ran (content_people_touched), and the people without recommendations
+    written before this run (not those of this run's batches: the set, and so the batches, stay
+    the same from the pre-hook to the post-hook). -#}
 {% macro recommendation_people_touched() -%}
     {{ content_people_touched(load_window(this.identifier).last_loaded_at) }}
 
@@ -27,20 +34,18 @@
     from {{ ref('dim_customers') }} as customers
     where not exists (
         select 1 from {{ this }} as recommended
-        where recommended.person_id = customers.person_id
+        where
+            recommended.person_id = customers.person_id
+            and recommended.loaded_at < {{ loaded_at() }}
     )
 {%- endmacro %}
 
-{#- The post-hook: writes batches 1.. (one statement each), replacing their people's rows (when
-    the select recomputed everyone as touched people, they are written twice, not doubled;
-    nothing to replace where every run rebuilds the table: Spark, which has no delete). -#}
+{#- The post-hook: writes batches 1.. (one statement each); the pre-hook deleted the rows they
+    replace (nothing to replace where every run rebuilds the table: Spark, which has no
+    delete). -#}
 {% macro insert_recommendation_batches() -%}
     {%- set batches = recommendation_batches() -%}
     {%- for batch in range(1, batches) -%}
-        {%- set bucket = hash_bucket('person_id', sql_string('recommendation_batch'), batches) -%}
-        {%- if is_incremental() -%}
-            {%- do run_query('delete from ' ~ this ~ ' where ' ~ bucket ~ ' = ' ~ batch) -%}
-        {%- endif -%}
         {%- do run_query('insert into ' ~ this ~ ' ' ~ recommendations_batch(batch, batches)) -%}
     {%- endfor -%}
     select {{ batches }} as batches_written
@@ -53,11 +58,15 @@ with
 people as (
 
     select person_id from {{ ref('dim_customers') }}
-    {%- if batches > 1 %}
-        where {{ hash_bucket('person_id', sql_string('recommendation_batch'), batches) }} = {{ batch }}
-    {%- elif is_incremental() and not content_fit_changed(before_this_run=true) %}
-        where person_id in ({{ recommendation_people_touched() }})
-    {%- endif %}
+    where
+        {%- if batches > 1 %}
+            {{ hash_bucket('person_id', sql_string('recommendation_batch'), batches) }} = {{ batch }}
+        {%- else %}
+            true
+        {%- endif %}
+        {%- if is_incremental() and not content_fit_changed(before_this_run=true) %}
+            and person_id in ({{ recommendation_people_touched() }})
+        {%- endif %}
 
 ),
 

@@ -351,8 +351,9 @@ def test_a_refresh_recomputes_only_the_touched_people_and_keeps_the_fit(
     generated_build: Build, generated: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """One new day, an incremental build within recommendation_refit_every_days: the content
-    fit stays (fitted_as_of), only the people whose interactions changed are rewritten, and
-    the table equals everyone recomputed on that fit (a --full-refresh of the model alone).
+    fit stays (fitted_as_of), only the people whose interactions changed are rewritten (in
+    batches), and the table equals everyone recomputed on that fit (a --full-refresh of the
+    model alone).
     A week on, or with another setting, the fit is redone and everyone rewritten."""
     from segmentation.append import append_days
 
@@ -366,7 +367,11 @@ def test_a_refresh_recomputes_only_the_touched_people_and_keeps_the_fit(
         table: copy.query(f"select * from content.{table} order by all") for table in FIT_TABLES
     }
     day = AS_OF + pd.Timedelta(days=1)
-    _content_run(copy, tmp_path, day, ["build"])
+    # batches of 50 people: the touched people are recomputed in several (an upstream reload
+    # touches nearly everyone, and one batch of a million people would not fit in memory)
+    _content_run(copy, tmp_path, day, ["build"], recommendation_batch_people=50)
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert log.count('insert into "warehouse"."content"."customer_recommendations"') >= 2
 
     assert _fitted_as_of(copy) == {AS_OF}
     for table, before in fits.items():
