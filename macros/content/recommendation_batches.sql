@@ -7,15 +7,23 @@
     memory does not grow with it (an upstream reload touches nearly everyone): the pre-hook
     deletes the rows recomputed, the model's select is batch 0, the post-hook inserts the
     others. -#}
-{% macro recommendation_batches() -%}
+{#- Whether this run recomputes only the touched people (an incremental run that keeps the
+    fit); else everyone. Judged on the rows written before this run, so that the pre-hook, the
+    select and the post-hook agree. -#}
+{% macro recommendation_touched_only() -%}
+    {{ return(is_incremental() and not content_fit_changed(before_this_run=true)) }}
+{%- endmacro %}
+
+{#- The number of batches: of the touched people when `touched_only`, else of everyone. -#}
+{% macro recommendation_batches(touched_only) -%}
     {#- parsing, or compiling before dim_customers exists (sqlfluff): one -#}
     {%- if not execute or load_relation(ref('dim_customers')) is none -%}
         {{ return(1) }}
     {%- endif -%}
-    {%- if content_fit_changed(before_this_run=true) -%}
-        {%- set people = 'select count(*) from ' ~ ref('dim_customers') -%}
-    {%- else -%}
+    {%- if touched_only -%}
         {%- set people = 'select count(*) from (' ~ recommendation_people_touched() ~ ') as touched' -%}
+    {%- else -%}
+        {%- set people = 'select count(*) from ' ~ ref('dim_customers') -%}
     {%- endif -%}
     {%- set people = run_query(people).columns[0].values()[0] -%}
     {{ return([1, ((people + var('recommendation_batch_people') - 1) // var('recommendation_batch_people')) | int] | max) }}
@@ -44,15 +52,17 @@
     replace (nothing to replace where every run rebuilds the table: Spark, which has no
     delete). -#}
 {% macro insert_recommendation_batches() -%}
-    {%- set batches = recommendation_batches() -%}
+    {%- set touched_only = recommendation_touched_only() -%}
+    {%- set batches = recommendation_batches(touched_only) -%}
     {%- for batch in range(1, batches) -%}
-        {%- do run_query('insert into ' ~ this ~ ' ' ~ recommendations_batch(batch, batches)) -%}
+        {%- do run_query('insert into ' ~ this ~ ' ' ~ recommendations_batch(batch, batches, touched_only)) -%}
     {%- endfor -%}
     select {{ batches }} as batches_written
 {%- endmacro %}
 
-{#- One batch of customer_recommendations (models/marts/content/customer_recommendations.sql). -#}
-{% macro recommendations_batch(batch, batches) -%}
+{#- One batch of customer_recommendations (models/marts/content/customer_recommendations.sql):
+    of the touched people in it when `touched_only` (recommendation_touched_only). -#}
+{% macro recommendations_batch(batch, batches, touched_only) -%}
 with
 
 people as (
@@ -64,7 +74,7 @@ people as (
         {%- else %}
             true
         {%- endif %}
-        {%- if is_incremental() and not content_fit_changed(before_this_run=true) %}
+        {%- if touched_only %}
             and person_id in ({{ recommendation_people_touched() }})
         {%- endif %}
 

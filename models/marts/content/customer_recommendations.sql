@@ -2,15 +2,16 @@
 -- with the method and reason (macro recommendation_ctes: co-occurrence with the person's
 -- top products, then popular in the favourite category, then popular), ranked on the content
 -- fit (product_associations, product_popularity). Incremental by person
--- (macros/content/recommendation_batches.sql): after a new fit everyone, in batches (this
--- select is the first, the post-hook inserts the others); else the people touched since
+-- (macros/content/recommendation_batches.sql): after a new fit everyone, else the people
+-- touched since its last run, in batches (this select is the first, the post-hook inserts
+-- the others)
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     full_refresh=rebuild_every_run(),
     on_schema_change='fail',
     pre_hook="{{ delete_recomputed_people(
-        not content_fit_changed(before_this_run=true), recommendation_people_touched()
+        recommendation_touched_only(), recommendation_people_touched()
     ) }}",
     post_hook="{{ insert_recommendation_batches() }}",
 ) }}
@@ -27,4 +28,5 @@
 -- depends_on: {{ ref('int_customers_identity_tracked') }}
 -- depends_on: {{ ref('affinity_weights') }}
 
-{{ recommendations_batch(0, recommendation_batches()) }}
+{%- set touched_only = recommendation_touched_only() %}
+{{ recommendations_batch(0, recommendation_batches(touched_only), touched_only) }}

@@ -14,11 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from segmentation.predictions.backtest import config_tasks, trained
+from segmentation.predictions.backtest import Snapshots, config_tasks, trained
 from segmentation.predictions.dbt_bridge import PredictionConfig, kept_rows
 from segmentation.predictions.propensity import Trained
 
-Snapshots = dict[int, pd.DataFrame]
 NO_SNAPSHOT = (
     "no training snapshot (int_customers_point_in_time was built without it; "
     "refit with prediction_refit_every_days: 0)"
